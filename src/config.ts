@@ -1,0 +1,143 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The only reader of the environment. Every variable is validated once at start;
+ * all problems are reported together so an operator fixes them in one pass.
+ */
+
+export const HUB_ROLES = ["all", "api", "worker"] as const;
+export type HubRole = (typeof HUB_ROLES)[number];
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+function integer(min: number, max: number) {
+  return z.string().trim().regex(/^-?\d+$/, `must be an integer ${min}-${max}`)
+    .transform(Number)
+    .refine((n) => Number.isSafeInteger(n) && n >= min && n <= max, `must be an integer ${min}-${max}`);
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `must be one of ${values.join(", ")}` });
+}
+
+const port = z.string().trim()
+  .regex(/^\d+$/, "must be an integer 1-65535 (or 0 for any free port)")
+  .transform(Number)
+  .refine((n) => n >= 0 && n <= 65535, "must be an integer 1-65535 (or 0 for any free port)");
+
+const booleanFlag = z.enum(["true", "false", "1", "0"], { error: "must be true or false" })
+  .transform((value) => value === "true" || value === "1");
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+
+const postgresUrl = nonEmpty.refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === "postgres:" || url.protocol === "postgresql:";
+  } catch {
+    return false;
+  }
+}, "must be a postgres:// or postgresql:// URL");
+
+const adminKey = z.string().min(32, "must be at least 32 characters (generate one with `openssl rand -base64 32`)");
+
+const envSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: integer(2, 200).default(10),
+  DATA_DIR: nonEmpty.default(".data"),
+  HOST: nonEmpty.default("0.0.0.0"),
+  PORT: port.default(4000),
+  HUB_ROLE: oneOf(HUB_ROLES).default("all"),
+  LOG_LEVEL: oneOf(LOG_LEVELS).default("info"),
+  TLS_CERT_FILE: nonEmpty.optional(),
+  TLS_KEY_FILE: nonEmpty.optional(),
+  HUB_ADMIN_KEY: adminKey.optional(),
+  SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(15_000),
+  WORKER_CONCURRENCY: integer(1, 100).default(10),
+  WORKER_POLL_INTERVAL_MS: integer(50, 60_000).default(2_000),
+  MIGRATE_ON_START: booleanFlag.default(true),
+});
+
+type ParsedEnv = z.infer<typeof envSchema>;
+
+export interface HubConfig {
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly role: HubRole;
+  readonly runsApi: boolean;
+  readonly runsWorker: boolean;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly adminKey: string | undefined;
+  readonly shutdownTimeoutMs: number;
+  readonly workerConcurrency: number;
+  readonly workerPollIntervalMs: number;
+  readonly migrateOnStart: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function describeInput(input: unknown): string {
+  return input === undefined ? "nothing" : JSON.stringify(input);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
+  // Empty variables count as unset, the way shells and .env files usually mean them.
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .map((name) => [name, env[name]] as const)
+      .filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const result = envSchema.safeParse(present);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      const shown = name === "HUB_ADMIN_KEY" ? "a secret of that length" : describeInput(present[name]);
+      return `${name} ${issue.message}, got ${shown}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const parsed = result.data;
+  const problems = crossFieldProblems(parsed);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return toConfig(parsed);
+}
+
+function crossFieldProblems(parsed: ParsedEnv): string[] {
+  const problems: string[] = [];
+  if ((parsed.TLS_CERT_FILE === undefined) !== (parsed.TLS_KEY_FILE === undefined)) {
+    problems.push("TLS_CERT_FILE and TLS_KEY_FILE must be set together, got only one of them");
+  }
+  return problems;
+}
+
+function toConfig(parsed: ParsedEnv): HubConfig {
+  const config: HubConfig = {
+    databaseUrl: parsed.DATABASE_URL,
+    databasePoolSize: parsed.DATABASE_POOL_SIZE,
+    dataDir: path.resolve(parsed.DATA_DIR),
+    host: parsed.HOST,
+    port: parsed.PORT,
+    role: parsed.HUB_ROLE,
+    runsApi: parsed.HUB_ROLE !== "worker",
+    runsWorker: parsed.HUB_ROLE !== "api",
+    logLevel: parsed.LOG_LEVEL,
+    tls: parsed.TLS_CERT_FILE && parsed.TLS_KEY_FILE
+      ? Object.freeze({ certFile: parsed.TLS_CERT_FILE, keyFile: parsed.TLS_KEY_FILE })
+      : undefined,
+    adminKey: parsed.HUB_ADMIN_KEY,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    workerConcurrency: parsed.WORKER_CONCURRENCY,
+    workerPollIntervalMs: parsed.WORKER_POLL_INTERVAL_MS,
+    migrateOnStart: parsed.MIGRATE_ON_START,
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,4 @@
+import { ApiKey } from "../auth/api-key.entity";
+
+/** Every feature's entities, in one list the ORM and the migrations read. */
+export const ENTITIES = [ApiKey];

@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import fastify, { LogController, type FastifyInstance } from "fastify";
+import type { Hub } from "../context";
+import { handleRestError } from "./rest-errors";
+
+/** Bodies above this are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 64 * 1024;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createHttpApp(hub: Hub): FastifyInstance {
+  const { tls } = hub.config;
+  const app = fastify({
+    loggerInstance: hub.log.child({ component: "http" }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY_BYTES,
+    // Callers may pass their own request id for tracing; anything odd is replaced.
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ...(tls
+      ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), minVersion: "TLSv1.2" as const } }
+      : {}),
+  }) as unknown as FastifyInstance;
+  app.setErrorHandler(handleRestError);
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, "request completed");
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: "NOT_FOUND", message: `No route ${request.method} ${request.url.split("?")[0]}`, requestId: request.id } });
+  });
+  return app;
+}
+
+export function listeningUrls(server: HttpServer, host: string, secure: boolean): { http: string; ws: string } {
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return {
+    http: `${secure ? "https" : "http"}://${shownHost}:${port}`,
+    ws: `${secure ? "wss" : "ws"}://${shownHost}:${port}`,
+  };
+}

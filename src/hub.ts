@@ -1,0 +1,151 @@
+import "reflect-metadata";
+import type { TaskList } from "graphile-worker";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { HubConfig } from "./config";
+import type { Logger } from "./common/logger";
+import type { Hub } from "./context";
+import { openOrm } from "./db/orm";
+import { createPool, migrate, pendingMigrations, provideDatabase, waitForDatabase, type DatabaseHandle } from "./db/database";
+import { bootstrapAdminKey } from "./auth/api-key.service";
+import { collectTasks } from "./jobs/tasks";
+import { startWorker, type WorkerHandle } from "./jobs/runner";
+import { createHttpApp, listeningUrls } from "./http/server";
+import { registerHealthRoutes, type ReadinessCheck } from "./http/health";
+import { registerGraphql } from "./http/graphql";
+import { attachGraphqlWebSocket, type WebSocketHandle } from "./http/websocket";
+import { buildHubSchema } from "./schema";
+import { LocalPubSub } from "./live/local-pubsub";
+
+export interface StartOptions {
+  /** Extra tasks for the worker, on top of the features' own (used by tests). */
+  extraTasks?: TaskList;
+  /** Called with an admin secret generated on the very first start; default prints it once. */
+  onGeneratedAdminKey?: (secret: string) => void;
+}
+
+export interface RunningHub {
+  readonly hub: Hub;
+  readonly database: DatabaseHandle;
+  /** Base URLs of the HTTP server (absent only if the server failed to listen). */
+  readonly urls: { http: string; ws: string };
+  close(): Promise<void>;
+}
+
+function printGeneratedAdminKey(secret: string): void {
+  process.stdout.write(
+    [
+      "",
+      "  No API keys existed, so an admin key was created. It is shown this once:",
+      "",
+      `    ${secret}`,
+      "",
+      "  Store it now (e.g. in a password manager); the hub keeps only its hash.",
+      "",
+      "",
+    ].join("\n"),
+  );
+}
+
+/**
+ * Starts one hub process: config → database → migrations → worker → HTTP.
+ * The returned close() undoes each step in reverse order; steps that failed
+ * part-way are undone too, so a failed start leaves nothing running.
+ */
+export async function startHub(config: HubConfig, log: Logger, options: StartOptions = {}): Promise<RunningHub> {
+  const undo: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        log.error({ err: error }, "error during shutdown");
+      }
+    }
+    undo.length = 0;
+  };
+
+  try {
+    const database = await provideDatabase(config, log);
+    undo.push(() => database.stop());
+    await waitForDatabase(database.url, log);
+
+    const orm = await openOrm(database.url, config.databasePoolSize, log);
+    undo.push(() => orm.close(true));
+    const pool = createPool(database.url, Math.max(4, config.workerConcurrency + 2), log, config.role);
+    undo.push(() => pool.end());
+
+    // Under the migration lock, so processes starting together create one first key, not two.
+    let generatedSecret: string | undefined;
+    const bootstrap = async () => void ({ generatedSecret } = await bootstrapAdminKey(orm.em.fork(), config.adminKey));
+    if (config.migrateOnStart) await migrate(orm, pool, log, bootstrap);
+    else await bootstrap();
+    if (generatedSecret) (options.onGeneratedAdminKey ?? printGeneratedAdminKey)(generatedSecret);
+    const migrationsPending = await pendingMigrations(orm);
+    if (migrationsPending > 0) log.warn({ migrationsPending }, "database has unapplied migrations");
+
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics });
+    const hub: Hub = Object.freeze({ config, log, orm, pool, metrics, pubSub: new LocalPubSub() });
+
+    const readiness: ReadinessCheck[] = [
+      { name: "database", check: async () => void (await pool.query("select 1")) },
+      {
+        name: "migrations",
+        check: async () => {
+          if (migrationsPending > 0) throw new Error(`${migrationsPending} migrations not applied`);
+        },
+      },
+    ];
+
+    let worker: WorkerHandle | undefined;
+    if (config.runsWorker) {
+      worker = await startWorker(hub, { ...collectTasks(hub), ...options.extraTasks });
+      const runningWorker = worker;
+      undo.push(() => runningWorker.stop());
+      readiness.push({
+        name: "worker",
+        check: async () => {
+          if (!runningWorker.isRunning()) throw new Error("job worker is not running");
+        },
+      });
+    }
+
+    const app = createHttpApp(hub);
+    registerHealthRoutes(app, readiness, metrics);
+    let webSocket: WebSocketHandle | undefined;
+    if (config.runsApi) {
+      const schema = await buildHubSchema(hub.pubSub);
+      await registerGraphql(app, hub, schema);
+      webSocket = attachGraphqlWebSocket(app.server, hub, schema);
+    }
+    // Shutdown order: WebSockets first (they would hold the server open), then HTTP,
+    // which waits for in-flight requests before the worker and database go.
+    undo.push(() => app.close());
+    if (webSocket) {
+      const ws = webSocket;
+      undo.push(() => ws.close());
+    }
+    await app.listen({ port: config.port, host: config.host });
+    const urls = listeningUrls(app.server, config.host, config.tls !== undefined);
+    log.info(
+      {
+        role: config.role,
+        ...(config.runsApi ? { graphqlUrl: `${urls.http}/graphql`, websocketUrl: `${urls.ws}/graphql` } : {}),
+        healthUrl: `${urls.http}/healthz`,
+        database: database.embedded ? `embedded Postgres, data in ${database.dataDir}` : "DATABASE_URL",
+      },
+      "affiliate-hub listening",
+    );
+
+    let closing: Promise<void> | undefined;
+    return {
+      hub,
+      database,
+      urls,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

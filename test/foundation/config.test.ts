@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config";
+import { spawnHub } from "../helpers/hub-process";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("has working defaults", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, host: "0.0.0.0", role: "all", runsApi: true, runsWorker: true, databaseUrl: undefined });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("names every bad variable and why, in one report", () => {
+    const problems = problemsOf({ PORT: "abc", HUB_ROLE: "boss", DATABASE_URL: "mysql://x", WORKER_CONCURRENCY: "0" });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PORT must be an integer 1-65535 (or 0 for any free port), got "abc"',
+        'HUB_ROLE must be one of all, api, worker, got "boss"',
+        'DATABASE_URL must be a postgres:// or postgresql:// URL, got "mysql://x"',
+        'WORKER_CONCURRENCY must be an integer 1-100, got "0"',
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  it("refuses half a TLS configuration and never echoes the admin secret", () => {
+    expect(problemsOf({ TLS_CERT_FILE: "/tmp/cert.pem" })).toEqual([
+      "TLS_CERT_FILE and TLS_KEY_FILE must be set together, got only one of them",
+    ]);
+    const [problem] = problemsOf({ HUB_ADMIN_KEY: "short-secret" });
+    expect(problem).toMatch(/^HUB_ADMIN_KEY must be at least 32 characters/);
+    expect(problem).not.toContain("short-secret");
+  });
+
+  it("maps roles onto the parts a process runs", () => {
+    expect(loadConfig({ HUB_ROLE: "api" })).toMatchObject({ runsApi: true, runsWorker: false });
+    expect(loadConfig({ HUB_ROLE: "worker" })).toMatchObject({ runsApi: false, runsWorker: true });
+  });
+
+  it("stops the process with exit code 1 and the named error", async () => {
+    const hub = spawnHub({ PORT: "abc", LOG_LEVEL: "loud" });
+    const { code } = await hub.exited;
+    expect(code).toBe(1);
+    expect(hub.stderr()).toContain('PORT must be an integer 1-65535 (or 0 for any free port), got "abc"');
+    expect(hub.stderr()).toContain('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"');
+  });
+});
