@@ -1,7 +1,9 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261127023318_init } from "./Migration20261127023318_init";
+import { Migration20261127023739_event_outbox } from "./Migration20261127023739_event_outbox";
 
 /** Applied in this order; `npm run migration:create` writes a new file, then add it here. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261127023318_init", class: Migration20261127023318_init },
+  { name: "Migration20261127023739_event_outbox", class: Migration20261127023739_event_outbox },
 ];
