@@ -41,6 +41,11 @@ const postgresUrl = nonEmpty.refine((value) => {
 
 const adminKey = z.string().min(32, "must be at least 32 characters (generate one with `openssl rand -base64 32`)");
 
+const encryptionKey = z.string().refine(
+  (value) => Buffer.from(value.trim(), "base64").length === 32,
+  "must be 32 random bytes in base64 (generate one with `openssl rand -base64 32`)",
+);
+
 const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: integer(2, 200).default(10),
@@ -52,6 +57,7 @@ const envSchema = z.object({
   TLS_CERT_FILE: nonEmpty.optional(),
   TLS_KEY_FILE: nonEmpty.optional(),
   HUB_ADMIN_KEY: adminKey.optional(),
+  HUB_ENCRYPTION_KEY: encryptionKey.optional(),
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(15_000),
   WORKER_CONCURRENCY: integer(1, 100).default(10),
   WORKER_POLL_INTERVAL_MS: integer(50, 60_000).default(2_000),
@@ -72,6 +78,8 @@ export interface HubConfig {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   readonly adminKey: string | undefined;
+  /** Base64 of 32 bytes; unset: a key file in DATA_DIR, created on first start. */
+  readonly encryptionKey: string | undefined;
   readonly shutdownTimeoutMs: number;
   readonly workerConcurrency: number;
   readonly workerPollIntervalMs: number;
@@ -84,6 +92,8 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+const SECRET_VARIABLES = new Set(["HUB_ADMIN_KEY", "HUB_ENCRYPTION_KEY", "DATABASE_URL"]);
 
 function describeInput(input: unknown): string {
   return input === undefined ? "nothing" : JSON.stringify(input);
@@ -100,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      const shown = name === "HUB_ADMIN_KEY" ? "a secret of that length" : describeInput(present[name]);
+      const shown = SECRET_VARIABLES.has(name) ? "a value that is not shown" : describeInput(present[name]);
       return `${name} ${issue.message}, got ${shown}`;
     });
     throw new ConfigError(problems);
@@ -134,6 +144,7 @@ function toConfig(parsed: ParsedEnv): HubConfig {
       ? Object.freeze({ certFile: parsed.TLS_CERT_FILE, keyFile: parsed.TLS_KEY_FILE })
       : undefined,
     adminKey: parsed.HUB_ADMIN_KEY,
+    encryptionKey: parsed.HUB_ENCRYPTION_KEY,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     workerConcurrency: parsed.WORKER_CONCURRENCY,
     workerPollIntervalMs: parsed.WORKER_POLL_INTERVAL_MS,

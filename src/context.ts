@@ -5,6 +5,7 @@ import type { HubConfig } from "./config";
 import type { Logger } from "./common/logger";
 import type { Viewer } from "./auth/viewer";
 import type { LocalPubSub } from "./live/local-pubsub";
+import type { SecretBox } from "./common/secret-box";
 
 /** The long-lived parts of one hub process, handed to routes, resolvers and tasks. */
 export interface Hub {
@@ -16,6 +17,8 @@ export interface Hub {
   readonly metrics: Registry;
   /** Subscriptions read from here; publishers elsewhere reach it through the live bridge. */
   readonly pubSub: LocalPubSub;
+  /** Encrypts and decrypts stored signing secrets. */
+  readonly secrets: SecretBox;
 }
 
 /** One unit of work (an HTTP request, a GraphQL operation, a job): its own EntityManager fork. */

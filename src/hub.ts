@@ -15,6 +15,7 @@ import { registerGraphql } from "./http/graphql";
 import { attachGraphqlWebSocket, type WebSocketHandle } from "./http/websocket";
 import { buildHubSchema } from "./schema";
 import { LocalPubSub } from "./live/local-pubsub";
+import { loadOrCreateKeyFile, parseEncryptionKey, SecretBox } from "./common/secret-box";
 
 export interface StartOptions {
   /** Extra tasks for the worker, on top of the features' own (used by tests). */
@@ -29,6 +30,17 @@ export interface RunningHub {
   /** Base URLs of the HTTP server (absent only if the server failed to listen). */
   readonly urls: { http: string; ws: string };
   close(): Promise<void>;
+}
+
+async function openSecretBox(config: HubConfig, log: Logger): Promise<SecretBox> {
+  const configured = config.encryptionKey ? parseEncryptionKey(config.encryptionKey) : undefined;
+  if (configured) return new SecretBox(configured);
+  const { key, created, file } = await loadOrCreateKeyFile(config.dataDir);
+  if (created) log.info({ file }, "generated an encryption key for stored signing secrets");
+  if (config.databaseUrl) {
+    log.warn({ file }, "HUB_ENCRYPTION_KEY is unset: using a key file; every process sharing this database needs the same key");
+  }
+  return new SecretBox(key);
 }
 
 function printGeneratedAdminKey(secret: string): void {
@@ -85,7 +97,8 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
 
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics });
-    const hub: Hub = Object.freeze({ config, log, orm, pool, metrics, pubSub: new LocalPubSub() });
+    const secrets = await openSecretBox(config, log);
+    const hub: Hub = Object.freeze({ config, log, orm, pool, metrics, pubSub: new LocalPubSub(), secrets });
 
     const readiness: ReadinessCheck[] = [
       { name: "database", check: async () => void (await pool.query("select 1")) },

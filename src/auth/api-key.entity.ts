@@ -1,4 +1,6 @@
-import { Entity, Enum, Property, Unique } from "@mikro-orm/core";
+import { Entity, Enum, ManyToOne, Property, Unique } from "@mikro-orm/core";
+import { Affiliate } from "../tenants/affiliate.entity";
+import { Operator } from "../tenants/operator.entity";
 import { BaseEntity } from "../db/base.entity";
 
 export enum ApiKeyRole {
@@ -15,10 +17,10 @@ export class ApiKey extends BaseEntity<"lastUsedAt" | "revokedAt" | "allowedIps"
   @Enum({ items: () => ApiKeyRole, nativeEnumName: "api_key_role" })
   role!: ApiKeyRole;
 
-  @Property({ type: "uuid", nullable: true })
+  @ManyToOne(() => Operator, { nullable: true, deleteRule: "cascade", mapToPk: true, fieldName: "operator_id" })
   operatorId?: string | null;
 
-  @Property({ type: "uuid", nullable: true })
+  @ManyToOne(() => Affiliate, { nullable: true, deleteRule: "cascade", mapToPk: true, fieldName: "affiliate_id" })
   affiliateId?: string | null;
 
   /** The first characters of the key, shown so people can tell keys apart. */

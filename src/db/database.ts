@@ -87,7 +87,9 @@ export function createPool(url: string, max: number, log: Logger, name: string):
   const pool = new pg.Pool({ connectionString: url, max, application_name: `affiliate-hub:${name}` } as pg.PoolConfig);
   // An idle client whose server connection drops emits `error` on the pool; without a
   // listener Node treats it as unhandled and the process dies.
-  pool.on("error", (error) => log.warn({ err: error, pool: name }, "idle database connection lost"));
-  pool.on("connect", (client) => client.on("error", (error) => log.warn({ err: error, pool: name }, "database connection lost")));
+  // pg attaches the whole client to these errors: log the message and code only.
+  const describe = (error: Error) => ({ pool: name, error: error.message, code: (error as { code?: string }).code });
+  pool.on("error", (error) => log.warn(describe(error), "idle database connection lost"));
+  pool.on("connect", (client) => client.on("error", (error) => log.warn(describe(error), "database connection lost")));
   return pool;
 }

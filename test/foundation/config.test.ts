@@ -25,7 +25,7 @@ describe("configuration", () => {
       expect.arrayContaining([
         'PORT must be an integer 1-65535 (or 0 for any free port), got "abc"',
         'HUB_ROLE must be one of all, api, worker, got "boss"',
-        'DATABASE_URL must be a postgres:// or postgresql:// URL, got "mysql://x"',
+        'DATABASE_URL must be a postgres:// or postgresql:// URL, got a value that is not shown',
         'WORKER_CONCURRENCY must be an integer 1-100, got "0"',
       ]),
     );

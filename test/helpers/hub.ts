@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { TaskList } from "graphile-worker";
 import { loadConfig } from "../../src/config";
+import { generateEncryptionKey } from "../../src/common/secret-box";
 import { createLogger } from "../../src/common/logger";
 import { startHub, type RunningHub } from "../../src/hub";
 import { createTestDatabase, type TestDatabase } from "./database";
@@ -12,6 +13,9 @@ export interface TestHub extends RunningHub {
   websocketUrl: string;
   stop(): Promise<void>;
 }
+
+/** One per test process; stored secrets in a test database are sealed with it. */
+export const TEST_ENCRYPTION_KEY = generateEncryptionKey();
 
 export function generateAdminKey(): string {
   return `ahk_test_${randomBytes(24).toString("base64url")}`;
@@ -31,6 +35,7 @@ export async function startTestHub(
     HOST: "127.0.0.1",
     PORT: "0",
     HUB_ADMIN_KEY: adminKey,
+    HUB_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     WORKER_POLL_INTERVAL_MS: "200",
     MIGRATE_ON_START: "false",
     ...options.env,
