@@ -1,6 +1,20 @@
 import type { NonEmptyArray } from "type-graphql";
 import { SystemResolver } from "./system/system.resolver";
+import { ApiKeyResolver } from "./auth/api-key.resolver";
+import { RequestLogResolver } from "./auth/request-log.resolver";
+import { ConversionResolver } from "./conversions/conversion.resolver";
+import { AffiliateResolver } from "./tenants/affiliate.resolver";
+import { CampaignResolver } from "./tenants/campaign.resolver";
+import { OperatorResolver } from "./tenants/operator.resolver";
 
 /** Every feature's resolvers; the schema is built from exactly this list. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [SystemResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [
+  SystemResolver,
+  OperatorResolver,
+  AffiliateResolver,
+  CampaignResolver,
+  ApiKeyResolver,
+  RequestLogResolver,
+  ConversionResolver,
+];
