@@ -5,7 +5,7 @@ import { decimalText, Money } from "../common/decimal";
 import { newId } from "../common/ids";
 import { jsonbText } from "../common/json-text";
 import type { RequestContext } from "../context";
-import { namedSql, sqlRows } from "../db/sql";
+import { asDate, namedSql, sqlRows } from "../db/sql";
 import { publishEvent } from "../webhooks/publish";
 import type { ConversionInput } from "./conversion-input";
 import { canTransition, type ConversionSource, type ConversionStatus } from "./conversion-status";
@@ -36,7 +36,7 @@ export interface RecordedConversion {
 /** A conversion row as the statements below return it (snake_case, numeric as text). */
 interface ConversionRow {
   id: string;
-  created_at: Date;
+  created_at: Date | string;
   operator_id: string;
   affiliate_id: string | null;
   click_id: string | null;
@@ -47,7 +47,7 @@ interface ConversionRow {
   amount: string | null;
   currency: string | null;
   status: ConversionStatus;
-  occurred_at: Date;
+  occurred_at: Date | string;
   sub1: string | null;
   sub2: string | null;
   sub3: string | null;
@@ -257,7 +257,7 @@ export function conversionEventData(row: ConversionRow, previousStatus: Conversi
     ...(previousStatus !== null ? { previousStatus } : {}),
     amount: row.amount === null ? null : decimalText(row.amount),
     currency: row.currency,
-    occurredAt: row.occurred_at.toISOString(),
+    occurredAt: asDate(row.occurred_at).toISOString(),
     attributed: row.affiliate_id !== null,
     sub1: row.sub1,
     sub2: row.sub2,

@@ -38,3 +38,14 @@ export async function sqlRows<R>(em: EntityManager, statement: NamedStatement | 
   const result = (await runner.raw(compiled.text, bindings as Knex.Value[])) as { rows: R[] };
   return result.rows;
 }
+
+/**
+ * Timestamps from hand-written statements: MikroORM makes the driver hand timestamptz
+ * back as Postgres text ("2026-01-02 03:04:05.123+00"); this reads either form.
+ */
+export function asDate(value: Date | string): Date {
+  if (value instanceof Date) return value;
+  const date = new Date(value.replace(" ", "T").replace(/([+-]\d{2})$/, "$1:00"));
+  if (Number.isNaN(date.getTime())) throw new Error(`not a timestamp: ${value}`);
+  return date;
+}
