@@ -13,16 +13,23 @@ export const GRAPHQL_PATH = "/graphql";
 /** Any key (or none: the resolvers' @Authorized refuse); refusals are rendered as GraphQL errors. */
 const GRAPHQL_ACCESS: AccessPolicy = { kind: "key", requireKey: false, deferRefusal: true };
 
+/*
+ * Apollo shallow-copies the context for each operation, so the request's access state
+ * rides on the context itself (under a private symbol, copied along) for the audit plugin.
+ */
+const ACCESS_STATE = Symbol("accessState");
+type AuditedContext = RequestContext & { [ACCESS_STATE]?: AccessState };
+
 /** The access hooks ran in onRequest; here their verdict becomes the operation's viewer, or its refusal. */
-function contextFor(hub: Hub, request: FastifyRequest, reply: FastifyReply, states: WeakMap<RequestContext, AccessState>): RequestContext {
+function contextFor(hub: Hub, request: FastifyRequest, reply: FastifyReply): RequestContext {
   const state = request.access;
   if (state?.refusal) {
     const refusal = state.refusal;
     if (refusal instanceof RateLimitedError) void reply.header("retry-after", String(refusal.retryAfterSeconds));
     throw new GraphQLError(refusal.message, { extensions: { code: refusal.code, http: { status: refusal.httpStatus } } });
   }
-  const context = createRequestContext(hub, state?.viewer ?? { kind: "anonymous" }, request.id);
-  if (state) states.set(context, state);
+  const context: AuditedContext = createRequestContext(hub, state?.viewer ?? { kind: "anonymous" }, request.id);
+  if (state) context[ACCESS_STATE] = state;
   return context;
 }
 
@@ -35,10 +42,10 @@ export function operationLabel(operationName: string | null | undefined, operati
 }
 
 /** Tells the request log which operation ran and the first error code it produced. */
-function auditPlugin(states: WeakMap<RequestContext, AccessState>): ApolloServerPlugin<RequestContext> {
+function auditPlugin(): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart({ contextValue }) {
-      const state = states.get(contextValue);
+      const state = (contextValue as AuditedContext)[ACCESS_STATE];
       if (!state) return;
       return {
         async didResolveOperation({ operationName, operation }) {
@@ -55,13 +62,12 @@ function auditPlugin(states: WeakMap<RequestContext, AccessState>): ApolloServer
 }
 
 export async function registerGraphql(app: FastifyInstance, hub: Hub, schema: GraphQLSchema): Promise<ApolloServer<RequestContext>> {
-  const states = new WeakMap<RequestContext, AccessState>();
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
     formatError: createGraphqlErrorFormatter(hub.log),
-    plugins: [fastifyApolloDrainPlugin(app), auditPlugin(states)],
+    plugins: [fastifyApolloDrainPlugin(app), auditPlugin()],
   });
   await apollo.start();
   // The integration registers its route without config; give it the access policy.
@@ -70,7 +76,7 @@ export async function registerGraphql(app: FastifyInstance, hub: Hub, schema: Gr
   });
   await app.register(fastifyApollo(apollo), {
     path: GRAPHQL_PATH,
-    context: async (request, reply) => contextFor(hub, request, reply, states),
+    context: async (request, reply) => contextFor(hub, request, reply),
   });
   return apollo;
 }
