@@ -4,7 +4,7 @@ import { newId } from "../common/ids";
 import type { ApiKeyRole } from "./api-key.entity";
 import type { ClientIpResolver } from "./client-ip";
 import { ipAllowed } from "./ip-allowlist";
-import { lookupActiveKey, type KeyRecord } from "./key-store";
+import { lookupActiveKey, viewerOfRecord, type KeyRecord } from "./key-store";
 import type { RateLimits } from "./rate-limit";
 import type { UsageRecorder } from "./usage-recorder";
 import { ANONYMOUS, type Viewer } from "./viewer";
@@ -36,10 +36,12 @@ export interface AccessState {
   refusal: HubError | null;
   operation: string | null;
   errorCode: string | null;
+  /** Set once the entry is in the log, so a call is never logged twice. */
+  recorded: boolean;
 }
 
 export function newAccessState(clientIp: string): AccessState {
-  return { startedAt: new Date(), clientIp, key: null, viewer: ANONYMOUS, refusal: null, operation: null, errorCode: null };
+  return { startedAt: new Date(), clientIp, key: null, viewer: ANONYMOUS, refusal: null, operation: null, errorCode: null, recorded: false };
 }
 
 /**
@@ -55,12 +57,15 @@ export class AccessGate {
     readonly clientIps: ClientIpResolver,
   ) {}
 
-  async admitKey(secret: string, clientIp: string, roles?: readonly ApiKeyRole[]): Promise<KeyRecord> {
+  /** Names the key on the state as soon as it is known (so refusals are logged with it), then checks it. */
+  async admitKey(state: AccessState, secret: string, roles?: readonly ApiKeyRole[]): Promise<KeyRecord> {
     const key = await lookupActiveKey(this.pool, secret);
     if (!key) throw new UnauthenticatedError("INVALID_API_KEY", "The API key is unknown or revoked");
+    state.key = key;
+    state.viewer = viewerOfRecord(key);
     this.recorder.touchKey(key.id, new Date());
-    if (!ipAllowed(clientIp, key.allowedIps)) {
-      throw new ForbiddenError(`This API key may not be used from ${clientIp}`, "IP_NOT_ALLOWED");
+    if (!ipAllowed(state.clientIp, key.allowedIps)) {
+      throw new ForbiddenError(`This API key may not be used from ${state.clientIp}`, "IP_NOT_ALLOWED");
     }
     if (roles && !roles.includes(key.role)) {
       throw new ForbiddenError(`This endpoint needs a key with one of the roles: ${roles.join(", ")}`);
@@ -81,6 +86,8 @@ export class AccessGate {
   }
 
   record(state: AccessState, call: { requestId: string; method: string; route: string; status: number; durationUs: number }): void {
+    if (state.recorded) return;
+    state.recorded = true;
     this.recorder.record({
       id: newId(),
       createdAt: state.startedAt,

@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { UnauthenticatedError, toHubError } from "../common/errors";
 import type { Hub } from "../context";
 import { createPool } from "../db/database";
 import { AccessGate, newAccessState, type AccessPolicy, type AccessState } from "./access-gate";
 import { ClientIpResolver } from "./client-ip";
 import { apiKeyFromHeaders, apiKeyFromQuery } from "./credentials";
-import { viewerOfRecord } from "./key-store";
 import { RateLimits } from "./rate-limit";
 import { UsageRecorder } from "./usage-recorder";
 
@@ -31,7 +30,8 @@ const ACCESS_POOL_MAX = 8;
 /**
  * Installs the access checks and the request log on every route that declares an
  * `access` policy. The checks run in onRequest, before any body is read, so an
- * unauthenticated caller cannot make the server parse 64 KiB.
+ * unauthenticated caller cannot make the server parse 64 KiB. Each call is logged once,
+ * when its response closes.
  */
 export function installAccessControl(app: FastifyInstance, hub: Hub, databaseUrl: string): AccessControl {
   const pool = createPool(withAsyncCommit(databaseUrl), Math.min(ACCESS_POOL_MAX, hub.config.databasePoolSize), hub.log, "access");
@@ -41,49 +41,38 @@ export function installAccessControl(app: FastifyInstance, hub: Hub, databaseUrl
 
   app.decorateRequest("access", null);
 
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", async (request, reply) => {
     const policy = request.routeOptions.config.access;
     if (!policy) return;
     const state = newAccessState(gate.clientIps.resolve(request.socket.remoteAddress, request.headers["x-forwarded-for"]));
     request.access = state;
-    if (policy.kind === "public") {
-      await gate.admitPublic(state.clientIp);
-      return;
-    }
-    try {
-      const secret = apiKeyFromHeaders(request.headers) ?? (policy.queryKey ? apiKeyFromQuery(request.url) : undefined);
-      if (secret === undefined) {
-        if (policy.requireKey) {
-          throw new UnauthenticatedError("MISSING_API_KEY", "An API key is required (X-Api-Key header, Authorization: Bearer, or api_key query parameter)");
-        }
-        return;
-      }
-      state.key = await gate.admitKey(secret, state.clientIp, policy.roles);
-      state.viewer = viewerOfRecord(state.key);
-    } catch (error: unknown) {
-      const refusal = toHubError(error);
-      if (!refusal || !policy.deferRefusal) throw error;
-      state.refusal = refusal;
-      state.errorCode = refusal.code;
-    }
+    const started = process.hrtime.bigint();
+    const admission = admit(gate, policy, request, state);
+    // 'close' always comes, also when the client hangs up before its answer (no onResponse
+    // then): that call is logged as 499, like nginx does, once the checks under way have
+    // named its key. Its work may still complete; a postback's conversion carries the requestId.
+    reply.raw.once("close", () => {
+      const finished = reply.raw.writableFinished;
+      const durationUs = Number((process.hrtime.bigint() - started) / 1000n);
+      // (A refused admission is answered and logged like any other error response.)
+      void admission.catch(() => undefined).then(() => {
+        if (!finished) state.errorCode = CLIENT_CLOSED_REQUEST;
+        gate.record(state, {
+          requestId: request.id,
+          method: request.method,
+          route: routeOf(request),
+          status: finished ? reply.raw.statusCode : CLIENT_CLOSED_STATUS,
+          durationUs,
+        });
+      });
+    });
+    await admission;
   });
 
   app.addHook("onSend", async (request, reply, payload) => {
     const state = request.access;
     if (state && state.errorCode === null && reply.statusCode >= 400) state.errorCode = errorCodeOf(payload);
     return payload;
-  });
-
-  app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
-    const state = request.access;
-    if (!state) return;
-    gate.record(state, {
-      requestId: request.id,
-      method: request.method,
-      route: request.routeOptions.url ?? request.url.split("?")[0]!,
-      status: reply.statusCode,
-      durationUs: Math.round(reply.elapsedTime * 1000),
-    });
   });
 
   return {
@@ -108,6 +97,36 @@ function withAsyncCommit(databaseUrl: string): string {
   const options = url.searchParams.get("options");
   url.searchParams.set("options", `${options ? `${options} ` : ""}-c synchronous_commit=off`);
   return url.toString();
+}
+
+/** Public routes spend the client IP's budget; key routes pass the gate (or, for GraphQL, note its refusal). */
+async function admit(gate: AccessGate, policy: AccessPolicy, request: FastifyRequest, state: AccessState): Promise<void> {
+  if (policy.kind === "public") {
+    await gate.admitPublic(state.clientIp);
+    return;
+  }
+  try {
+    const secret = apiKeyFromHeaders(request.headers) ?? (policy.queryKey ? apiKeyFromQuery(request.url) : undefined);
+    if (secret === undefined) {
+      if (policy.requireKey) {
+        throw new UnauthenticatedError("MISSING_API_KEY", "An API key is required (X-Api-Key header, Authorization: Bearer, or api_key query parameter)");
+      }
+      return;
+    }
+    await gate.admitKey(state, secret, policy.roles);
+  } catch (error: unknown) {
+    const refusal = toHubError(error);
+    if (!refusal || !policy.deferRefusal) throw error;
+    state.refusal = refusal;
+    state.errorCode = refusal.code;
+  }
+}
+
+const CLIENT_CLOSED_STATUS = 499;
+const CLIENT_CLOSED_REQUEST = "CLIENT_CLOSED_REQUEST";
+
+function routeOf(request: FastifyRequest): string {
+  return request.routeOptions.url ?? request.url.split("?")[0]!;
 }
 
 /** REST errors are `{"error":{"code":…}}`; read the code back for the log (error responses only). */

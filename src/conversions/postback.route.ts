@@ -3,11 +3,12 @@ import type { AccessPolicy } from "../auth/access-gate";
 import { ApiKeyRole } from "../auth/api-key.entity";
 import { API_KEY_QUERY_PARAMETER } from "../auth/credentials";
 import { BadUserInputError, ForbiddenError, UnsupportedMediaTypeError } from "../common/errors";
-import { createRequestContext, type Hub } from "../context";
+import type { Hub } from "../context";
 import { PostbackSecrets } from "../tenants/postback-secret";
 import { parseConversionParameters } from "./conversion-input";
 import { ConversionSource } from "./conversion-status";
-import { recordConversion, type RecordedConversion } from "./conversion.service";
+import { ConversionBatcher } from "./conversion-batcher";
+import type { RecordedConversion } from "./conversion.service";
 import {
   canonicalQuery,
   SIGNATURE_HEADER,
@@ -87,6 +88,7 @@ function answer(result: RecordedConversion): Record<string, unknown> {
  */
 export async function installPostbackRoutes(app: FastifyInstance, hub: Hub): Promise<void> {
   const secrets = new PostbackSecrets(hub.secrets);
+  const conversions = new ConversionBatcher(hub);
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const access = request.access!;
@@ -124,8 +126,7 @@ export async function installPostbackRoutes(app: FastifyInstance, hub: Hub): Pro
     parameters ??= parseBody(payload as Buffer, contentType!);
     const input = parseConversionParameters(parameters, now);
 
-    const ctx = createRequestContext(hub, access.viewer, request.id);
-    const result = await recordConversion(ctx, {
+    const result = await conversions.submit({
       operatorId: key.operatorId,
       input,
       source: ConversionSource.POSTBACK,

@@ -6,7 +6,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { randomUUID } from "node:crypto";
 import { newAccessState, type AccessGate, type AccessState } from "../auth/access-gate";
-import { viewerOfRecord, type KeyRecord } from "../auth/key-store";
+import type { KeyRecord } from "../auth/key-store";
 import { HubError, toHubError } from "../common/errors";
 import { createRequestContext, type Hub, type RequestContext } from "../context";
 import type { Viewer } from "../auth/viewer";
@@ -53,9 +53,7 @@ export function attachGraphqlWebSocket(server: HttpServer, hub: Hub, schema: Gra
 
   const admit = async (extra: ConnectionExtra, state: AccessState) => {
     if (extra.apiKey === undefined) return;
-    state.key = await gate.admitKey(extra.apiKey, state.clientIp);
-    state.viewer = viewerOfRecord(state.key);
-    extra.key = state.key;
+    extra.key = await gate.admitKey(state, extra.apiKey);
   };
   const log = (extra: ConnectionExtra, state: AccessState, error: unknown) => {
     const refusal = error === undefined ? undefined : toHubError(error);

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConversionDocument, RevokeApiKeyDocument, RotatePostbackSecretDocument } from "../generated/graphql";
 import { graphqlOk } from "../helpers/graphql";
@@ -288,6 +289,34 @@ describe("refusals store nothing but the request log", () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     // Other keys keep their own budgets.
     expect((await getPostback(base, { click_id: unique("click"), event: "registration" }, signed())).status).toBe(200);
+  });
+
+  it("logs a client that hangs up before its answer as 499, and stores nothing", async () => {
+    const before = await writtenRows(hub);
+    const { port } = new URL(base);
+    const requestId = `hangup-${Date.now()}`;
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => {
+        // Headers with a valid key and Expect: 100-continue; Node answers "100 Continue" in the
+        // same tick it hands the request to Fastify, so once it arrives the call is under way.
+        socket.write(
+          `POST /postback HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: ${operator.apiKey}\r\nx-request-id: ${requestId}\r\n` +
+            "content-type: application/json\r\ncontent-length: 100\r\nexpect: 100-continue\r\n\r\n",
+        );
+      });
+      socket.on("data", (chunk: Buffer) => {
+        // Half the promised body, then gone.
+        if (chunk.toString("latin1").includes("100 Continue")) socket.end('{"click_id":', () => socket.destroy());
+      });
+      socket.on("close", () => resolve());
+      socket.on("error", reject);
+    });
+    const entry = await waitFor(
+      async () => (await hub.db.query<{ status: number; error_code: string; api_key_id: string }>("select status, error_code, api_key_id from request_log where request_id = $1", [requestId])).rows[0],
+      { what: "the hang-up in the request log" },
+    );
+    expect(entry).toEqual({ status: 499, error_code: "CLIENT_CLOSED_REQUEST", api_key_id: operator.apiKeyId });
+    expect(await writtenRows(hub)).toEqual(before);
   });
 
   it("logs each refusal with its code", async () => {
