@@ -100,7 +100,9 @@ class LiveWebSocketServer {
     this.wss.on("error", (error) => this.log.error({ err: error }, "WebSocket server error"));
     this.graphql = this.makeGraphqlServer(schema);
     this.wss.on("connection", (socket, request) => this.accept(socket, request));
-    this.keepAlive = setInterval(() => this.sweep(), hub.config.live.keepAliveMs);
+    // The sweep runs after pending I/O: if this process stalled, pongs that arrived
+    // meanwhile are read before anyone is judged unresponsive.
+    this.keepAlive = setInterval(() => setImmediate(() => this.sweep()), hub.config.live.keepAliveMs);
     this.unlisten = [
       hub.pubSub.listen("auth.api_key_revoked", (payload) => this.revoked((payload as LiveTopics["auth.api_key_revoked"]).apiKeyId)),
       hub.pubSub.listen(LIVE_RESYNC, () => void this.recheckKeys()),

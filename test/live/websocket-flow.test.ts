@@ -23,7 +23,7 @@ async function metrics(hub: TestHub): Promise<string> {
 describe("keep-alive", () => {
   let hub: TestHub;
   beforeAll(async () => {
-    hub = await startTestHub({ env: { WS_KEEPALIVE_MS: "150" } });
+    hub = await startTestHub({ env: { WS_KEEPALIVE_MS: "400" } });
   });
   afterAll(async () => {
     await hub?.stop();
@@ -37,7 +37,7 @@ describe("keep-alive", () => {
     const closed = await silent.closed;
     expect(closed.code).toBe(1006); // terminated: no close handshake with a peer that does not answer
     expect(silent.pings).toBeGreaterThanOrEqual(1);
-    await waitFor(() => answering.pings >= 3, { what: "more pings to the answering client" });
+    await waitFor(() => answering.pings >= 3, { what: "more pings to the answering client", timeoutMs: 20_000 });
     expect(answering.ws.readyState).toBe(answering.ws.OPEN);
     expect(metricValue(await metrics(hub), 'hub_ws_closed_by_server_total{reason="keepalive"}')).toBe(1);
     answering.ws.close();
