@@ -83,6 +83,23 @@ describe("notifyLive", () => {
   });
 });
 
+describe("hub_live_notify() for feature tables", () => {
+  it("sends picked columns per row, an empty payload per statement, and only on commit", async () => {
+    const seen = collect(hub.hub.pubSub, TEST_TOPIC);
+    await hub.db.query("create table live_fixture (id int primary key, operator_id text, secret text)");
+    await hub.db.query(
+      `create trigger live_fixture_row after insert on live_fixture for each row
+       execute function hub_live_notify('${TEST_TOPIC}', 'id', 'operatorId:operator_id')`,
+    );
+    await hub.db.query(`create trigger live_fixture_statement after delete on live_fixture for each statement execute function hub_live_notify('${TEST_TOPIC}')`);
+    await hub.db.query("begin; insert into live_fixture values (1, 'op-1', 'not sent'); rollback");
+    await hub.db.query("insert into live_fixture values (2, 'op-2', 'not sent'), (3, null, 'not sent')");
+    await hub.db.query("delete from live_fixture");
+    await waitFor(() => seen.length >= 3, { what: "the trigger's messages" });
+    expect(seen).toEqual([{ id: 2, operatorId: "op-2" }, { id: 3, operatorId: null }, {}]);
+  });
+});
+
 describe("the api_key trigger", () => {
   it("announces a revocation and a deletion, and nothing for other updates", async () => {
     const seen = collect(hub.hub.pubSub, "auth.api_key_revoked");
