@@ -26,12 +26,13 @@ async function readiness(): Promise<{ status: number; body: { status: string; ch
 }
 
 describe("/healthz and /readyz", () => {
-  it("is ready with database, migrations and worker checks", async () => {
+  it("is ready with database, migrations, live listener and worker checks", async () => {
     const { status, body } = await readiness();
     expect(status).toBe(200);
     expect(body.checks.map((check) => [check.name, check.ok])).toEqual([
       ["database", true],
       ["migrations", true],
+      ["live", true],
       ["worker", true],
     ]);
   });

@@ -42,7 +42,7 @@ describe("roles against one database", () => {
       const result = await graphql<{ hub: { role: string } }>(api.urls!.graphql, "{ hub { role } }", { apiKey: adminKey });
       expect(result.data?.hub.role).toBe("api");
       const ready = (await (await fetch(api.urls!.health.replace("healthz", "readyz"))).json()) as { checks: Array<{ name: string }> };
-      expect(ready.checks.map((check) => check.name)).toEqual(["database", "migrations"]);
+      expect(ready.checks.map((check) => check.name)).toEqual(["database", "migrations", "live"]);
     }
 
     const workerBase = urls[2]!.health.replace("/healthz", "");
