@@ -83,6 +83,12 @@ const envSchema = z.object({
   POSTBACK_TIMESTAMP_TOLERANCE_SECONDS: integer(1, 86_400).default(300),
   REQUEST_LOG_RETENTION_DAYS: integer(1, 3_650).default(90),
   REQUEST_LOG_FLUSH_INTERVAL_MS: integer(10, 600_000).default(1_000),
+  // live: graphql-ws and the LISTEN/NOTIFY bridge
+  WS_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
+  WS_MAX_BUFFERED_BYTES: integer(16_384, 1_073_741_824).default(1_048_576),
+  WS_MAX_QUEUED_EVENTS: integer(1, 1_000_000).default(10_000),
+  WS_MAX_SUBSCRIPTIONS: integer(1, 10_000).default(100),
+  QUEUE_DEPTH_PUSH_INTERVAL_MS: integer(50, 600_000).default(1_000),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -116,6 +122,21 @@ export interface HubConfig {
   readonly requestLogRetentionDays: number;
   /** How often buffered request-log entries and key last-use times are written. */
   readonly requestLogFlushIntervalMs: number;
+  /** Live layer (src/live, src/http/websocket.ts). */
+  readonly live: LiveConfig;
+}
+
+export interface LiveConfig {
+  /** A WebSocket that does not answer a ping within this long is terminated. */
+  readonly keepAliveMs: number;
+  /** Bytes a socket may have waiting to be sent before it is closed as too slow. */
+  readonly maxBufferedBytes: number;
+  /** Events one connection (all its subscriptions) may have waiting before it is closed as too slow. */
+  readonly maxQueuedEvents: number;
+  /** Operations one connection may run at once. */
+  readonly maxSubscriptionsPerConnection: number;
+  /** State subscriptions (queue depth) push at most once per this interval; the worker samples at it too. */
+  readonly statePushIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -187,6 +208,13 @@ function toConfig(parsed: ParsedEnv): HubConfig {
     postbackTimestampToleranceSeconds: parsed.POSTBACK_TIMESTAMP_TOLERANCE_SECONDS,
     requestLogRetentionDays: parsed.REQUEST_LOG_RETENTION_DAYS,
     requestLogFlushIntervalMs: parsed.REQUEST_LOG_FLUSH_INTERVAL_MS,
+    live: Object.freeze({
+      keepAliveMs: parsed.WS_KEEPALIVE_MS,
+      maxBufferedBytes: parsed.WS_MAX_BUFFERED_BYTES,
+      maxQueuedEvents: parsed.WS_MAX_QUEUED_EVENTS,
+      maxSubscriptionsPerConnection: parsed.WS_MAX_SUBSCRIPTIONS,
+      statePushIntervalMs: parsed.QUEUE_DEPTH_PUSH_INTERVAL_MS,
+    }),
   };
   return Object.freeze(config);
 }

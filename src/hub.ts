@@ -19,6 +19,7 @@ import { loadOrCreateKeyFile, parseEncryptionKey, SecretBox } from "./common/sec
 import { installAccessControl } from "./auth/access.hooks";
 import { installClickRoute } from "./clicks/click.route";
 import { installPostbackRoutes } from "./conversions/postback.route";
+import { installLive } from "./live/install";
 
 export interface StartOptions {
   /** Extra tasks for the worker, on top of the features' own (used by tests). */
@@ -101,7 +102,8 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics });
     const secrets = await openSecretBox(config, log);
-    const hub: Hub = Object.freeze({ config, log, orm, pool, metrics, pubSub: new LocalPubSub(), secrets });
+    const pubSub = new LocalPubSub((error, topic) => log.error({ err: error, topic }, "a live subscriber failed"));
+    const hub: Hub = Object.freeze({ config, log, orm, pool, metrics, pubSub, secrets });
 
     const readiness: ReadinessCheck[] = [
       { name: "database", check: async () => void (await pool.query("select 1")) },
@@ -112,6 +114,11 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
         },
       },
     ];
+
+    // Live events between processes (LISTEN in api roles, state sampling in worker roles):
+    // up before the HTTP server accepts subscribers, down after it has closed them.
+    const live = await installLive(hub, database.url, readiness);
+    undo.push(() => live.close());
 
     let worker: WorkerHandle | undefined;
     if (config.runsWorker) {

@@ -25,6 +25,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  if (process.stdout.isTTY) {
+    const { urls, database } = running;
+    const lines = [
+      config.runsApi ? `  GraphQL:   ${urls.http}/graphql` : undefined,
+      config.runsApi ? `  WebSocket: ${urls.ws}/graphql` : undefined,
+      `  Health:    ${urls.http}/healthz  /readyz  /metrics`,
+      `  Database:  ${database.embedded ? `embedded Postgres, data in ${database.dataDir}` : "DATABASE_URL"}`,
+    ].filter(Boolean);
+    process.stdout.write(`\naffiliate-hub ${config.role} is running\n${lines.join("\n")}\n\n`);
+  }
+
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {

@@ -1,5 +1,7 @@
 import type { NonEmptyArray } from "type-graphql";
 import { SystemResolver } from "./system/system.resolver";
+import { JobQueueResolver } from "./jobs/job-queue.resolver";
+import { LiveProbeResolver } from "./live/live-probe.resolver";
 import { ApiKeyResolver } from "./auth/api-key.resolver";
 import { RequestLogResolver } from "./auth/request-log.resolver";
 import { ConversionResolver } from "./conversions/conversion.resolver";
@@ -11,6 +13,8 @@ import { OperatorResolver } from "./tenants/operator.resolver";
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const RESOLVERS: NonEmptyArray<Function> = [
   SystemResolver,
+  JobQueueResolver,
+  LiveProbeResolver,
   OperatorResolver,
   AffiliateResolver,
   CampaignResolver,

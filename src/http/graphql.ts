@@ -37,6 +37,7 @@ function contextFor(hub: Hub, request: FastifyRequest, reply: FastifyReply): Req
 export function operationLabel(operationName: string | null | undefined, operation: OperationDefinitionNode | null | undefined): string | null {
   if (operationName) return operationName;
   if (!operation) return null;
+  if (operation.name) return operation.name.value;
   const first = operation.selectionSet.selections.find((selection) => selection.kind === "Field");
   return first && first.kind === "Field" ? `${operation.operation} ${first.name.value}` : operation.operation;
 }

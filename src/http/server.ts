@@ -26,8 +26,15 @@ export function createHttpApp(hub: Hub): FastifyInstance {
       : {}),
   }) as unknown as FastifyInstance;
   app.setErrorHandler(handleRestError);
+  // A request still in flight when shutdown starts gets its answer, then its keep-alive
+  // connection is closed; otherwise the server would wait for the client's idle timeout.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    if (closing) reply.header("connection", "close");
   });
   app.addHook("onResponse", async (request, reply) => {
     request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, "request completed");

@@ -1,142 +1,335 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
-import type { GraphQLSchema } from "graphql";
-import { GraphQLError, Kind, parse, type OperationDefinitionNode } from "graphql";
-import { CloseCode } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer, type WebSocket } from "ws";
 import { randomUUID } from "node:crypto";
-import { newAccessState, type AccessGate, type AccessState } from "../auth/access-gate";
-import type { KeyRecord } from "../auth/key-store";
-import { HubError, toHubError } from "../common/errors";
-import { createRequestContext, type Hub, type RequestContext } from "../context";
-import type { Viewer } from "../auth/viewer";
+import { GraphQLError, type GraphQLSchema } from "graphql";
+import { CloseCode, handleProtocols, makeServer, type Server } from "graphql-ws";
+import { Counter, Gauge } from "prom-client";
+import WebSocket, { WebSocketServer } from "ws";
+import { ApiKey } from "../auth/api-key.entity";
+import { ANONYMOUS, type Viewer } from "../auth/viewer";
+import type { Logger } from "../common/logger";
+import { createRequestContext, type Hub } from "../context";
+import type { LiveConnection, LiveRequestContext } from "../live/live-connection";
+import { LIVE_RESYNC, type LiveTopics } from "../live/topics";
 import { createGraphqlErrorFormatter } from "./graphql-errors";
-import { operationLabel } from "./graphql";
+import { MAX_BODY_BYTES } from "./server";
+import { authorizeConnection, closeReason, WS_CLOSE } from "./websocket-auth";
+import type { AccessGate } from "../auth/access-gate";
+import { admitConnection, admitOperation, type GatedConnection } from "./websocket-access";
+
+export { WS_CLOSE };
 
 export interface WebSocketHandle {
+  /** Open connections (tests and diagnostics). */
+  connectionCount(): number;
   close(): Promise<void>;
 }
 
-type ConnectionExtra = {
-  socket: WebSocket;
-  request: IncomingMessage;
-  viewer?: Viewer;
-  connectionId?: string;
-  clientIp?: string;
-  apiKey?: string;
-  key?: KeyRecord;
-};
+/** A close handshake the client does not complete (it stopped reading) ends in a terminate. */
+const CLOSE_GRACE_MS = 5_000;
+/** Generous for clients on slow networks; graphql-ws closes with 4408 past it. */
+const CONNECTION_INIT_TIMEOUT_MS = 10_000;
+/** How long a revocation is remembered, to catch a key revoked while its connection was being accepted. */
+const REVOCATION_MEMORY_MS = 10 * 60_000;
 
-/** How often open connections' keys are re-checked, so a revoked key's subscriptions end too. */
-const KEY_SWEEP_INTERVAL_MS = 30_000;
-const WS_ROUTE = "/graphql";
-const WS_METHOD = "WS";
+type CloseKind = "unauthenticated" | "forbidden" | "bad_request" | "unavailable" | "revoked" | "slow" | "keepalive" | "shutdown" | "protocol" | "error";
 
-function firstOperation(query: unknown): OperationDefinitionNode | undefined {
-  if (typeof query !== "string") return undefined;
-  try {
-    return parse(query).definitions.find((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
-  } catch {
-    return undefined;
+interface ConnectionExtra {
+  connection: Connection;
+}
+
+/** One graphql-ws connection: its socket, its key, and how to end it. */
+class Connection implements LiveConnection, GatedConnection {
+  readonly id = randomUUID();
+  viewer: Viewer = ANONYMOUS;
+  apiKeyId: string | undefined;
+  /** For the access gate's per-operation checks (TRUST_PROXY-aware address, the key as sent). */
+  clientIp = "";
+  apiKey: string | undefined;
+  /** Answered the last keep-alive ping. */
+  alive = true;
+  closing = false;
+  graceTimer: NodeJS.Timeout | undefined;
+  /** Ends the connection's operations (and their listeners); set once graphql-ws has it. */
+  release: (code: number, reason: string) => void = () => {};
+
+  private queued = 0;
+  readonly queueBudget = {
+    take: (): boolean => {
+      if (this.queued >= this.maxQueued) return false;
+      this.queued += 1;
+      return true;
+    },
+    give: (count: number): void => {
+      this.queued -= count;
+    },
+  };
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly request: IncomingMessage,
+    private readonly owner: LiveWebSocketServer,
+    private readonly maxQueued: number,
+  ) {}
+
+  fellBehind(reason: string): void {
+    this.owner.end(this, WS_CLOSE.SLOW_CONSUMER, closeReason("SLOW_CONSUMER", reason), "slow");
+  }
+}
+
+class LiveWebSocketServer {
+  private readonly wss: WebSocketServer;
+  private readonly graphql: Server<ConnectionExtra>;
+  private readonly connections = new Set<Connection>();
+  private readonly byKey = new Map<string, Set<Connection>>();
+  private readonly recentlyRevoked = new Map<string, number>();
+  private readonly keepAlive: NodeJS.Timeout;
+  private readonly unlisten: Array<() => void>;
+  private readonly log: Logger;
+  private readonly gauge: Gauge;
+  private readonly closed: Counter<"reason">;
+
+  constructor(server: HttpServer, private readonly hub: Hub, schema: GraphQLSchema, private readonly gate: AccessGate | undefined) {
+    this.log = hub.log.child({ component: "websocket" });
+    const registers = [hub.metrics];
+    this.gauge = new Gauge({ name: "hub_ws_connections", help: "Open graphql-ws connections", registers });
+    this.closed = new Counter({ name: "hub_ws_closed_by_server_total", help: "graphql-ws connections the server closed, by reason", labelNames: ["reason"], registers });
+
+    this.wss = new WebSocketServer({
+      server,
+      path: "/graphql",
+      handleProtocols: (protocols) => handleProtocols(protocols),
+      maxPayload: MAX_BODY_BYTES,
+      perMessageDeflate: false,
+    });
+    // Errors of the HTTP server are re-emitted here; unhandled they would crash the process.
+    this.wss.on("error", (error) => this.log.error({ err: error }, "WebSocket server error"));
+    this.graphql = this.makeGraphqlServer(schema);
+    this.wss.on("connection", (socket, request) => this.accept(socket, request));
+    // The sweep runs after pending I/O: if this process stalled, pongs that arrived
+    // meanwhile are read before anyone is judged unresponsive.
+    this.keepAlive = setInterval(() => setImmediate(() => this.sweep()), hub.config.live.keepAliveMs);
+    this.unlisten = [
+      hub.pubSub.listen("auth.api_key_revoked", (payload) => this.revoked((payload as LiveTopics["auth.api_key_revoked"]).apiKeyId)),
+      hub.pubSub.listen(LIVE_RESYNC, () => void this.recheckKeys()),
+    ];
+  }
+
+  connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Ends a connection with a close frame, and terminates it if the client does not complete the close. */
+  end(connection: Connection, code: number, reason: string, kind: CloseKind): void {
+    if (connection.closing) return;
+    connection.closing = true;
+    this.closed.inc({ reason: kind });
+    const level = kind === "shutdown" ? "debug" : "info";
+    this.log[level]({ connectionId: connection.id, apiKeyId: connection.apiKeyId, code, reason }, "closing WebSocket connection");
+    const { socket } = connection;
+    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(code, reason);
+    connection.graceTimer = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
+    // A client that stopped reading may take the whole grace period to see the close
+    // frame; its subscriptions and their queues go now.
+    connection.release(code, reason);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.keepAlive);
+    for (const stop of this.unlisten) stop();
+    for (const connection of this.connections) this.end(connection, WS_CLOSE.GOING_AWAY, "Server shutting down", "shutdown");
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (this.connections.size > 0) return;
+        clearInterval(check);
+        resolve();
+      }, 20);
+    });
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private makeGraphqlServer(schema: GraphQLSchema): Server<ConnectionExtra> {
+    const formatError = createGraphqlErrorFormatter(this.hub.log);
+    const maxOperations = this.hub.config.live.maxSubscriptionsPerConnection;
+    return makeServer<Record<string, unknown> | undefined, ConnectionExtra>({
+      schema,
+      connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
+      onConnect: async (ctx) => this.authorize(ctx.extra.connection, ctx.connectionParams),
+      context: (ctx, id): LiveRequestContext => {
+        const { connection } = ctx.extra;
+        return { ...createRequestContext(this.hub, connection.viewer, `${connection.id}/${id}`), liveConnection: connection };
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        // The new operation is already counted in ctx.subscriptions.
+        if (Object.keys(ctx.subscriptions).length > maxOperations) {
+          return [new GraphQLError(`At most ${maxOperations} operations may run on one connection`, { extensions: { code: "TOO_MANY_SUBSCRIPTIONS" } })];
+        }
+        // Like any API call: the key still active and allowed here, within its budget, logged.
+        return this.gate ? admitOperation(this.gate, ctx.extra.connection, payload) : undefined;
+      },
+      // Errors inside results (a refused subscribe, a failing resolver) get the same codes
+      // and masking as over HTTP; without this they would go out raw.
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors?.length) return undefined;
+        return { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) };
+      },
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((error) => {
+          const formatted = formatError(error.toJSON(), error);
+          return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
+        }),
+    });
+  }
+
+  private async authorize(connection: Connection, params: Record<string, unknown> | undefined): Promise<boolean> {
+    const outcome = this.gate
+      ? await admitConnection(this.gate, connection, params, connection.request, this.log)
+      : await authorizeConnection(this.hub, params, connection.request);
+    if (!outcome.ok) {
+      const kind: CloseKind = outcome.closeCode === WS_CLOSE.FORBIDDEN ? "forbidden"
+        : outcome.closeCode === WS_CLOSE.BAD_REQUEST ? "bad_request"
+        : outcome.closeCode === WS_CLOSE.TRY_AGAIN_LATER ? "unavailable"
+        : "unauthenticated";
+      this.end(connection, outcome.closeCode, closeReason(outcome.code, outcome.message), kind);
+      return false; // graphql-ws then closes with 4403 too; the socket is already closing with ours
+    }
+    if (connection.closing) return false;
+    connection.viewer = outcome.viewer;
+    connection.apiKeyId = outcome.viewer.apiKeyId;
+    const set = this.byKey.get(outcome.viewer.apiKeyId) ?? new Set<Connection>();
+    set.add(connection);
+    this.byKey.set(outcome.viewer.apiKeyId, set);
+    // Revoked between the key lookup and now: the revocation message already went by.
+    if (this.recentlyRevoked.has(outcome.viewer.apiKeyId)) {
+      this.end(connection, WS_CLOSE.UNAUTHENTICATED, closeReason("API_KEY_REVOKED", "The API key was revoked"), "revoked");
+      return false;
+    }
+    return true;
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage): void {
+    const connection = new Connection(socket, request, this, this.hub.config.live.maxQueuedEvents);
+    this.connections.add(connection);
+    this.gauge.set(this.connections.size);
+    socket.on("error", (error) => this.log.debug({ connectionId: connection.id, err: error }, "WebSocket error"));
+    socket.on("pong", () => (connection.alive = true));
+    const closed = this.graphql.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => this.send(connection, data),
+        close: (code, reason) => {
+          const kind: CloseKind = code === CloseCode.InternalServerError ? "error" : "protocol";
+          this.end(connection, code ?? 1000, reason ?? "", kind);
+        },
+        onMessage: (handle) =>
+          socket.on("message", (data, isBinary) => {
+            if (connection.closing) return;
+            if (isBinary) {
+              this.end(connection, CloseCode.BadRequest, "BAD_REQUEST: only text messages are accepted", "protocol");
+              return;
+            }
+            handle(data.toString()).catch((error: unknown) => {
+              this.log.error({ connectionId: connection.id, err: error }, "error while handling a graphql-ws message");
+              this.end(connection, CloseCode.InternalServerError, "Internal server error", "error");
+            });
+          }),
+      },
+      { connection },
+    );
+    let released = false;
+    connection.release = (code, reason) => {
+      if (released) return;
+      released = true;
+      // Ends every operation of the connection, which removes their listeners.
+      closed(code, reason).catch((error: unknown) => this.log.error({ err: error }, "error while cleaning up a WebSocket connection"));
+    };
+    socket.once("close", (code, reason) => {
+      connection.closing = true; // also stops an authorization still in flight from registering it
+      clearTimeout(connection.graceTimer);
+      this.connections.delete(connection);
+      this.gauge.set(this.connections.size);
+      if (connection.apiKeyId) {
+        const set = this.byKey.get(connection.apiKeyId);
+        set?.delete(connection);
+        if (set?.size === 0) this.byKey.delete(connection.apiKeyId);
+      }
+      connection.release(code, reason.toString());
+    });
+  }
+
+  /**
+   * graphql-ws awaits each send before taking the next event of that subscription, so
+   * a client that stops reading holds back its own subscriptions (whose queues are
+   * bounded) and nothing else. bufferedAmount catches what slips past that.
+   */
+  private send(connection: Connection, data: string): Promise<void> {
+    const { socket } = connection;
+    if (socket.readyState !== WebSocket.OPEN || connection.closing) return Promise.resolve();
+    if (socket.bufferedAmount > this.hub.config.live.maxBufferedBytes) {
+      connection.fellBehind(`more than ${this.hub.config.live.maxBufferedBytes} bytes waiting to be sent`);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      socket.send(data, (error) => {
+        // A socket closing under a send is normal; other failures end the operation.
+        if (error && socket.readyState === WebSocket.OPEN) reject(error);
+        else resolve();
+      });
+    });
+  }
+
+  /** Keep-alive: a connection that did not answer the previous ping is gone (or too far behind to read it). */
+  private sweep(): void {
+    for (const connection of this.connections) {
+      if (connection.closing) continue;
+      const { socket } = connection;
+      if (!connection.alive) {
+        this.closed.inc({ reason: "keepalive" });
+        this.log.info({ connectionId: connection.id, apiKeyId: connection.apiKeyId }, "terminating a WebSocket that stopped answering pings");
+        connection.closing = true;
+        socket.terminate();
+        continue;
+      }
+      if (socket.bufferedAmount > this.hub.config.live.maxBufferedBytes) {
+        connection.fellBehind(`more than ${this.hub.config.live.maxBufferedBytes} bytes waiting to be sent`);
+        continue;
+      }
+      connection.alive = false;
+      socket.ping();
+    }
+  }
+
+  private revoked(apiKeyId: string): void {
+    const now = Date.now();
+    for (const [id, at] of this.recentlyRevoked) if (now - at > REVOCATION_MEMORY_MS) this.recentlyRevoked.delete(id);
+    this.recentlyRevoked.set(apiKeyId, now);
+    for (const connection of this.byKey.get(apiKeyId) ?? []) {
+      this.end(connection, WS_CLOSE.UNAUTHENTICATED, closeReason("API_KEY_REVOKED", "The API key was revoked"), "revoked");
+    }
+  }
+
+  /** After a listener reconnect a revocation may have been missed: check every connected key again. */
+  private async recheckKeys(): Promise<void> {
+    const ids = [...this.byKey.keys()];
+    if (ids.length === 0) return;
+    try {
+      const active = await this.hub.orm.em.fork().find(ApiKey, { id: { $in: ids }, revokedAt: null }, { fields: ["id"] });
+      const activeIds = new Set(active.map((key) => key.id));
+      for (const id of ids) if (!activeIds.has(id)) this.revoked(id);
+    } catch (error) {
+      this.log.warn({ err: error }, "could not re-check the keys of open WebSocket connections");
+    }
   }
 }
 
 /**
  * graphql-ws on the same path as Apollo's HTTP endpoint; the key travels in connection_init.
- * The connection and then every operation pass the same gate as HTTP calls (key, IP
- * allowlist, rate limit) and each lands in the request log.
+ * With the access gate, connections and operations get the HTTP calls' checks and logging.
  */
-export function attachGraphqlWebSocket(server: HttpServer, hub: Hub, schema: GraphQLSchema, gate: AccessGate): WebSocketHandle {
-  const wss = new WebSocketServer({ server, path: WS_ROUTE });
-  const formatError = createGraphqlErrorFormatter(hub.log);
-  const connections = new Set<ConnectionExtra>();
-
-  const admit = async (extra: ConnectionExtra, state: AccessState) => {
-    if (extra.apiKey === undefined) return;
-    extra.key = await gate.admitKey(state, extra.apiKey);
-  };
-  const log = (extra: ConnectionExtra, state: AccessState, error: unknown) => {
-    const refusal = error === undefined ? undefined : toHubError(error);
-    state.errorCode = refusal?.code ?? (error === undefined ? null : "INTERNAL_SERVER_ERROR");
-    gate.record(state, {
-      requestId: extra.connectionId ?? randomUUID(),
-      method: WS_METHOD,
-      route: WS_ROUTE,
-      status: refusal?.httpStatus ?? (error === undefined ? 200 : 500),
-      durationUs: (Date.now() - state.startedAt.getTime()) * 1000,
-    });
-  };
-
-  const disposable = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
-    {
-      schema,
-      onConnect: async (ctx) => {
-        const extra = ctx.extra as ConnectionExtra;
-        const apiKey = ctx.connectionParams?.apiKey;
-        if (apiKey !== undefined && typeof apiKey !== "string") return false;
-        extra.connectionId = randomUUID();
-        extra.clientIp = gate.clientIps.resolve(extra.request.socket.remoteAddress, extra.request.headers["x-forwarded-for"]);
-        extra.apiKey = apiKey;
-        const state = newAccessState(extra.clientIp);
-        state.operation = "connection_init";
-        try {
-          await admit(extra, state);
-          extra.viewer = state.viewer;
-          connections.add(extra);
-          extra.socket.once("close", () => connections.delete(extra));
-          return true;
-        } catch (error) {
-          log(extra, state, error);
-          if (error instanceof HubError) return false;
-          throw error;
-        }
-      },
-      onSubscribe: async (ctx, _id, payload) => {
-        // Each operation is a call like any other: the key must still be active and within budget.
-        const extra = ctx.extra as ConnectionExtra;
-        const state = newAccessState(extra.clientIp ?? "");
-        state.operation = operationLabel(payload.operationName, firstOperation(payload.query));
-        try {
-          await admit(extra, state);
-          log(extra, state, undefined);
-        } catch (error) {
-          log(extra, state, error);
-          const refusal = toHubError(error);
-          if (!refusal) throw error;
-          return [new GraphQLError(refusal.message, { extensions: { code: refusal.code } })];
-        }
-        return undefined;
-      },
-      context: (ctx): RequestContext => {
-        const extra = ctx.extra as ConnectionExtra;
-        return createRequestContext(hub, extra.viewer ?? { kind: "anonymous" }, extra.connectionId ?? randomUUID());
-      },
-      onError: (_ctx, _id, _payload, errors) => errors.map((error) => {
-        const formatted = formatError(error.toJSON(), error);
-        return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
-      }),
-    },
-    wss,
-  );
-
-  const sweep = setInterval(() => {
-    const keyed = [...connections].filter((extra) => extra.key);
-    if (keyed.length === 0) return;
-    gate.activeKeyIds([...new Set(keyed.map((extra) => extra.key!.id))]).then(
-      (active) => {
-        for (const extra of keyed) if (!active.has(extra.key!.id)) extra.socket.close(CloseCode.Forbidden, "API key revoked");
-      },
-      (error: unknown) => hub.log.warn({ err: error }, "re-checking WebSocket keys failed"),
-    );
-  }, KEY_SWEEP_INTERVAL_MS);
-  sweep.unref();
-
+export function attachGraphqlWebSocket(server: HttpServer, hub: Hub, schema: GraphQLSchema, gate?: AccessGate): WebSocketHandle {
+  const live = new LiveWebSocketServer(server, hub, schema, gate);
   return {
-    close: async () => {
-      clearInterval(sweep);
-      await disposable.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
+    connectionCount: () => live.connectionCount(),
+    close: () => live.close(),
   };
 }
 

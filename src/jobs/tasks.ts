@@ -1,11 +1,13 @@
 import { parseCronItems, type ParsedCronItem, type TaskList } from "graphile-worker";
 import type { Hub } from "../context";
+import { liveTasks } from "../live/tasks";
 import { RATE_LIMIT_PRUNE_TASK, rateLimitPruneTask } from "../auth/tasks/rate_limit__prune";
 import { REQUEST_LOG_PRUNE_TASK, requestLogPruneTask } from "../auth/tasks/request_log__prune";
 
 /** Each feature contributes `<table>__<verb>` tasks here; the worker runs exactly this list. */
 export function collectTasks(hub: Hub): TaskList {
   return {
+    ...liveTasks(hub),
     [REQUEST_LOG_PRUNE_TASK]: requestLogPruneTask(hub),
     [RATE_LIMIT_PRUNE_TASK]: rateLimitPruneTask(hub),
   };

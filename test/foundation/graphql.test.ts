@@ -64,6 +64,6 @@ describe("GraphQL over WebSocket (graphql-ws)", () => {
       const client = wsClient(hub.websocketUrl, "ahk_wrong", { on: { closed: (event) => resolve((event as { code: number }).code) } });
       subscribe(client, "subscription { heartbeat { role } }");
     });
-    expect(await closed).toBe(4403);
+    expect(await closed).toBe(4401);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -34,6 +34,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     embeddedDir = await mkdtemp(path.join(tmpdir(), "hub-test-pg-"));
+    // As root, Postgres runs as the postgres user, which must be able to enter the directory.
+    await chmod(embeddedDir, 0o755);
     embedded = await startEmbeddedPostgres(embeddedDir, log);
     serverUrl = embedded.url;
   }

@@ -5,6 +5,7 @@ import WebSocket from "ws";
 
 export interface GraphqlResponse<T> {
   status: number;
+  headers?: Record<string, string>;
   data?: T | null;
   errors?: Array<{ message: string; path?: string[]; extensions?: { code?: string; field?: string; [key: string]: unknown } }>;
 }
@@ -25,7 +26,7 @@ export async function graphql<T, V extends Record<string, unknown> = Record<stri
     body: JSON.stringify({ query: typeof document === "string" ? document : print(document), variables: options.variables }),
   });
   const body = (await response.json()) as Omit<GraphqlResponse<T>, "status">;
-  return { status: response.status, ...body };
+  return { status: response.status, headers: Object.fromEntries(response.headers), ...body };
 }
 
 /** The data, or a thrown error naming the GraphQL errors: for steps that must succeed. */

@@ -49,6 +49,11 @@ export class TcpProxy {
     this.paused = true;
   }
 
+  /** Chunks waiting while paused. */
+  heldCount(): number {
+    return this.held.length;
+  }
+
   resume(): void {
     this.paused = false;
     this.held.splice(0).forEach((release) => release());

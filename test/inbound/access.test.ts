@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { ApiKeysDocument, RequestLogDocument, RevokeApiKeyDocument } from "../generated/graphql";
 import { createTestDatabase, type TestDatabase } from "../helpers/database";
 import { graphql, graphqlOk, subscribe, wsClient } from "../helpers/graphql";
@@ -59,6 +60,49 @@ describe("IP allowlist", () => {
     expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 403, code: "IP_NOT_ALLOWED" });
   });
 
+  it("applies TRUST_PROXY to graphql-ws connections too", async () => {
+    const fenced = await createKey(direct, { role: "ADMIN", allowedIps: ["203.0.113.0/24"] });
+    const forwardedFrom = (address: string) =>
+      class extends WebSocket {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols, { headers: { "x-forwarded-for": address } });
+        }
+      };
+    const allowed = wsClient(proxied.websocketUrl, fenced.secret, { webSocketImpl: forwardedFrom("203.0.113.50") });
+    try {
+      const ticks = subscribe<{ heartbeat: { role: string } }>(allowed, "subscription ForwardedTick { heartbeat(intervalMs: 100) { role } }");
+      await ticks.waitFor((events) => events.length >= 1);
+      ticks.dispose();
+    } finally {
+      await allowed.dispose();
+    }
+    const closed = new Promise<number>((resolve) => {
+      const refused = wsClient(proxied.websocketUrl, fenced.secret, {
+        webSocketImpl: forwardedFrom("198.51.100.50"),
+        on: { closed: (event) => resolve((event as { code: number }).code) },
+      });
+      subscribe(refused, "subscription { heartbeat { role } }");
+    });
+    expect(await closed).toBe(4403);
+    const logged = await waitFor(
+      async () => {
+        const { rows } = await direct.db.query<{ operation: string; status: number; error_code: string | null; client_ip: string }>(
+          "select operation, status, error_code, client_ip from request_log where method = 'WS' and api_key_id = $1 order by created_at",
+          [fenced.id],
+        );
+        return rows.length >= 3 ? rows : undefined;
+      },
+      { what: "the WebSocket calls in the request log" },
+    );
+    expect(logged).toEqual(
+      expect.arrayContaining([
+        { operation: "connection_init", status: 200, error_code: null, client_ip: "203.0.113.50" },
+        { operation: "ForwardedTick", status: 200, error_code: null, client_ip: "203.0.113.50" },
+        { operation: "connection_init", status: 403, error_code: "IP_NOT_ALLOWED", client_ip: "198.51.100.50" },
+      ]),
+    );
+  });
+
   it("refuses a graphql-ws connection from outside the allowlist", async () => {
     const fenced = await createKey(direct, { role: "ADMIN", allowedIps: ["203.0.113.0/24"] });
     const closed = new Promise<number>((resolve) => {
@@ -94,9 +138,14 @@ describe("GraphQL passes the same gate as REST", () => {
       await graphqlOk(direct.graphqlUrl, RevokeApiKeyDocument, { apiKey: direct.adminKey, variables: { id: key.id } });
       const http = await graphql(direct.graphqlUrl, HUB_QUERY, { apiKey: key.secret });
       expect({ status: http.status, code: http.errors?.[0]?.extensions?.code }).toEqual({ status: 401, code: "INVALID_API_KEY" });
+      // Either the operation is refused by the gate, or the live layer has already closed
+      // the revoked key's connection (4401): no new operation runs either way.
       const second = subscribe(client, "subscription { heartbeat(intervalMs: 100) { role } }");
       await waitFor(() => second.error, { what: "the second subscription to be refused" });
-      expect(JSON.stringify(second.error)).toContain("INVALID_API_KEY");
+      const failure = second.error as { code?: number } | Array<{ extensions?: { code?: string } }>;
+      const refused = Array.isArray(failure) ? failure[0]?.extensions?.code === "INVALID_API_KEY" : failure.code === 4401;
+      expect(refused, JSON.stringify(failure)).toBe(true);
+      expect(second.events).toEqual([]);
       first.dispose();
     } finally {
       await client.dispose();

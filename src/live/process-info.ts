@@ -1,0 +1,8 @@
+import { hostname } from "node:os";
+import { HUB_VERSION } from "../system/version";
+import type { ProcessRef } from "./topics";
+
+/** Which hub process this is, as live messages name it (the probe shows who answered). */
+export function thisProcess(role: string): ProcessRef {
+  return { role, hostname: hostname(), pid: process.pid, version: HUB_VERSION };
+}
