@@ -72,6 +72,15 @@ export function identityKey(input: Pick<ConversionInput, "eventId" | "clickId" |
 }
 
 /*
+ * Explicit columns, never `*`: these are prepared statements, and a column added by a
+ * later migration would otherwise change their result type under running processes
+ * ("cached plan must not change result type").
+ */
+const COLUMNS = `id, created_at, operator_id, affiliate_id, attributed_click_id, click_id, customer_id, event, event_id,
+  identity_key, amount, currency, status, occurred_at, sub1, sub2, sub3, sub4, sub5, source, api_key_id`;
+const columnsOf = (alias: string) => COLUMNS.split(",").map((column) => `${alias}.${column.trim()}`).join(", ");
+
+/*
  * New conversions, any number in one statement: each row finds its affiliate (through
  * its click; failing that, through the customer's earliest attributed conversion), is
  * inserted unless its identity exists (the unique index decides, also against
@@ -118,21 +127,21 @@ const INSERT_NEW = {
       ) u on true
      order by i.position
     on conflict (operator_id, identity_key) do nothing
-    returning *
+    returning ${COLUMNS}
   ),
   history as (
     insert into conversion_status_change (id, created_at, conversion_id, from_status, to_status, source, api_key_id)
     select i.history_id, n.created_at, n.id, null, n.status, n.source, n.api_key_id
       from inserted n join input i on i.id = n.id
   )
-  select n.*, ac.click_id as attributed_click_public_id
+  select ${columnsOf("n")}, ac.click_id as attributed_click_public_id
     from inserted n left join click ac on ac.id = n.attributed_click_id`,
 };
 
 const SELECT_BY_IDENTITY = {
   name: "conversion-select-by-identity",
   text: `
-  select c.*, ac.click_id as attributed_click_public_id
+  select ${columnsOf("c")}, ac.click_id as attributed_click_public_id
     from conversion c left join click ac on ac.id = c.attributed_click_id
    where (c.operator_id, c.identity_key) in (select * from unnest($1::uuid[], $2::text[]))`,
 };
@@ -144,13 +153,13 @@ const CHANGE_STATUS = {
   with updated as (
     update conversion set status = $3::conversion_status, status_changed_at = $4, updated_at = $4
      where id = $1 and status = $2::conversion_status
-    returning *
+    returning ${COLUMNS}
   ),
   history as (
     insert into conversion_status_change (id, created_at, conversion_id, from_status, to_status, source, api_key_id)
     select $5::uuid, $4, id, $2::conversion_status, $3::conversion_status, $6::conversion_source, $7::uuid from updated
   )
-  select u.*, ac.click_id as attributed_click_public_id
+  select ${columnsOf("u")}, ac.click_id as attributed_click_public_id
     from updated u left join click ac on ac.id = u.attributed_click_id`,
 };
 
