@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { normalizeCidr } from "./auth/ip-allowlist";
 
 /**
  * The only reader of the environment. Every variable is validated once at start;
@@ -46,6 +47,20 @@ const encryptionKey = z.string().refine(
   "must be 32 random bytes in base64 (generate one with `openssl rand -base64 32`)",
 );
 
+/** `10.0.0.0/8, ::1` → normalised CIDRs; a bare address means just that host. */
+const cidrList = z.string().transform((value, context) => {
+  const cidrs: string[] = [];
+  for (const entry of value.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+    const cidr = normalizeCidr(entry);
+    if (!cidr) {
+      context.addIssue({ code: "custom", message: `must be a comma-separated list of IP addresses or CIDRs (bad entry ${JSON.stringify(entry)})` });
+      return z.NEVER;
+    }
+    cidrs.push(cidr);
+  }
+  return cidrs;
+});
+
 const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: integer(2, 200).default(10),
@@ -62,6 +77,12 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: integer(1, 100).default(10),
   WORKER_POLL_INTERVAL_MS: integer(50, 60_000).default(2_000),
   MIGRATE_ON_START: booleanFlag.default(true),
+  TRUST_PROXY: cidrList.default([]),
+  RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(6_000),
+  CLICK_RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(120),
+  POSTBACK_TIMESTAMP_TOLERANCE_SECONDS: integer(1, 86_400).default(300),
+  REQUEST_LOG_RETENTION_DAYS: integer(1, 3_650).default(90),
+  REQUEST_LOG_FLUSH_INTERVAL_MS: integer(10, 600_000).default(1_000),
   // live: graphql-ws and the LISTEN/NOTIFY bridge
   WS_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
   WS_MAX_BUFFERED_BYTES: integer(16_384, 1_073_741_824).default(1_048_576),
@@ -90,6 +111,17 @@ export interface HubConfig {
   readonly workerConcurrency: number;
   readonly workerPollIntervalMs: number;
   readonly migrateOnStart: boolean;
+  /** CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: the socket address is the client. */
+  readonly trustedProxies: readonly string[];
+  /** Requests per minute for an API key without its own limit. */
+  readonly defaultRateLimitPerMinute: number;
+  /** Requests per minute per client IP on the public click redirect. */
+  readonly clickRateLimitPerMinute: number;
+  /** How far a signed postback's timestamp may be from now, either way. */
+  readonly postbackTimestampToleranceSeconds: number;
+  readonly requestLogRetentionDays: number;
+  /** How often buffered request-log entries and key last-use times are written. */
+  readonly requestLogFlushIntervalMs: number;
   /** Live layer (src/live, src/http/websocket.ts). */
   readonly live: LiveConfig;
 }
@@ -170,6 +202,12 @@ function toConfig(parsed: ParsedEnv): HubConfig {
     workerConcurrency: parsed.WORKER_CONCURRENCY,
     workerPollIntervalMs: parsed.WORKER_POLL_INTERVAL_MS,
     migrateOnStart: parsed.MIGRATE_ON_START,
+    trustedProxies: Object.freeze([...parsed.TRUST_PROXY]),
+    defaultRateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    clickRateLimitPerMinute: parsed.CLICK_RATE_LIMIT_PER_MINUTE,
+    postbackTimestampToleranceSeconds: parsed.POSTBACK_TIMESTAMP_TOLERANCE_SECONDS,
+    requestLogRetentionDays: parsed.REQUEST_LOG_RETENTION_DAYS,
+    requestLogFlushIntervalMs: parsed.REQUEST_LOG_FLUSH_INTERVAL_MS,
     live: Object.freeze({
       keepAliveMs: parsed.WS_KEEPALIVE_MS,
       maxBufferedBytes: parsed.WS_MAX_BUFFERED_BYTES,

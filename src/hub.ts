@@ -16,6 +16,9 @@ import { attachGraphqlWebSocket, type WebSocketHandle } from "./http/websocket";
 import { buildHubSchema } from "./schema";
 import { LocalPubSub } from "./live/local-pubsub";
 import { loadOrCreateKeyFile, parseEncryptionKey, SecretBox } from "./common/secret-box";
+import { installAccessControl } from "./auth/access.hooks";
+import { installClickRoute } from "./clicks/click.route";
+import { installPostbackRoutes } from "./conversions/postback.route";
 import { installLive } from "./live/install";
 
 export interface StartOptions {
@@ -134,9 +137,14 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
     registerHealthRoutes(app, readiness, metrics);
     let webSocket: WebSocketHandle | undefined;
     if (config.runsApi) {
+      // Closed after the HTTP server (pushed before it): in-flight requests still log, then the rest is written.
+      const access = installAccessControl(app, hub, database.url);
+      undo.push(() => access.close());
       const schema = await buildHubSchema(hub.pubSub);
       await registerGraphql(app, hub, schema);
-      webSocket = attachGraphqlWebSocket(app.server, hub, schema);
+      webSocket = attachGraphqlWebSocket(app.server, hub, schema, access.gate);
+      installClickRoute(app, hub);
+      await installPostbackRoutes(app, hub);
     }
     // Shutdown order: WebSockets first (they would hold the server open), then HTTP,
     // which waits for in-flight requests before the worker and database go.

@@ -2,7 +2,23 @@ import type { NonEmptyArray } from "type-graphql";
 import { SystemResolver } from "./system/system.resolver";
 import { JobQueueResolver } from "./jobs/job-queue.resolver";
 import { LiveProbeResolver } from "./live/live-probe.resolver";
+import { ApiKeyResolver } from "./auth/api-key.resolver";
+import { RequestLogResolver } from "./auth/request-log.resolver";
+import { ConversionResolver } from "./conversions/conversion.resolver";
+import { AffiliateResolver } from "./tenants/affiliate.resolver";
+import { CampaignResolver } from "./tenants/campaign.resolver";
+import { OperatorResolver } from "./tenants/operator.resolver";
 
 /** Every feature's resolvers; the schema is built from exactly this list. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [SystemResolver, JobQueueResolver, LiveProbeResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [
+  SystemResolver,
+  JobQueueResolver,
+  LiveProbeResolver,
+  OperatorResolver,
+  AffiliateResolver,
+  CampaignResolver,
+  ApiKeyResolver,
+  RequestLogResolver,
+  ConversionResolver,
+];

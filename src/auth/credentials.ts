@@ -10,3 +10,16 @@ export function apiKeyFromHeaders(headers: IncomingHttpHeaders): string | undefi
   const match = typeof authorization === "string" ? BEARER.exec(authorization) : null;
   return match?.[1];
 }
+
+export const API_KEY_QUERY_PARAMETER = "api_key";
+
+/**
+ * Networks that can only fire a URL put the key in the query string (`?api_key=`).
+ * Only routes that opt in read it; headers win when both are present.
+ */
+export function apiKeyFromQuery(url: string): string | undefined {
+  const question = url.indexOf("?");
+  if (question < 0) return undefined;
+  const value = new URLSearchParams(url.slice(question + 1)).get(API_KEY_QUERY_PARAMETER);
+  return value !== null && value.trim() !== "" ? value.trim() : undefined;
+}

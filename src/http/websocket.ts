@@ -13,6 +13,8 @@ import { LIVE_RESYNC, type LiveTopics } from "../live/topics";
 import { createGraphqlErrorFormatter } from "./graphql-errors";
 import { MAX_BODY_BYTES } from "./server";
 import { authorizeConnection, closeReason, WS_CLOSE } from "./websocket-auth";
+import type { AccessGate } from "../auth/access-gate";
+import { admitConnection, admitOperation, type GatedConnection } from "./websocket-access";
 
 export { WS_CLOSE };
 
@@ -36,10 +38,13 @@ interface ConnectionExtra {
 }
 
 /** One graphql-ws connection: its socket, its key, and how to end it. */
-class Connection implements LiveConnection {
+class Connection implements LiveConnection, GatedConnection {
   readonly id = randomUUID();
   viewer: Viewer = ANONYMOUS;
   apiKeyId: string | undefined;
+  /** For the access gate's per-operation checks (TRUST_PROXY-aware address, the key as sent). */
+  clientIp = "";
+  apiKey: string | undefined;
   /** Answered the last keep-alive ping. */
   alive = true;
   closing = false;
@@ -83,7 +88,7 @@ class LiveWebSocketServer {
   private readonly gauge: Gauge;
   private readonly closed: Counter<"reason">;
 
-  constructor(server: HttpServer, private readonly hub: Hub, schema: GraphQLSchema) {
+  constructor(server: HttpServer, private readonly hub: Hub, schema: GraphQLSchema, private readonly gate: AccessGate | undefined) {
     this.log = hub.log.child({ component: "websocket" });
     const registers = [hub.metrics];
     this.gauge = new Gauge({ name: "hub_ws_connections", help: "Open graphql-ws connections", registers });
@@ -153,12 +158,13 @@ class LiveWebSocketServer {
         const { connection } = ctx.extra;
         return { ...createRequestContext(this.hub, connection.viewer, `${connection.id}/${id}`), liveConnection: connection };
       },
-      onSubscribe: (ctx) => {
+      onSubscribe: async (ctx, _id, payload) => {
         // The new operation is already counted in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > maxOperations) {
           return [new GraphQLError(`At most ${maxOperations} operations may run on one connection`, { extensions: { code: "TOO_MANY_SUBSCRIPTIONS" } })];
         }
-        return undefined;
+        // Like any API call: the key still active and allowed here, within its budget, logged.
+        return this.gate ? admitOperation(this.gate, ctx.extra.connection, payload) : undefined;
       },
       // Errors inside results (a refused subscribe, a failing resolver) get the same codes
       // and masking as over HTTP; without this they would go out raw.
@@ -175,7 +181,9 @@ class LiveWebSocketServer {
   }
 
   private async authorize(connection: Connection, params: Record<string, unknown> | undefined): Promise<boolean> {
-    const outcome = await authorizeConnection(this.hub, params, connection.request);
+    const outcome = this.gate
+      ? await admitConnection(this.gate, connection, params, connection.request, this.log)
+      : await authorizeConnection(this.hub, params, connection.request);
     if (!outcome.ok) {
       const kind: CloseKind = outcome.closeCode === WS_CLOSE.FORBIDDEN ? "forbidden"
         : outcome.closeCode === WS_CLOSE.BAD_REQUEST ? "bad_request"
@@ -313,9 +321,12 @@ class LiveWebSocketServer {
   }
 }
 
-/** graphql-ws on the same path as Apollo's HTTP endpoint; the key travels in connection_init. */
-export function attachGraphqlWebSocket(server: HttpServer, hub: Hub, schema: GraphQLSchema): WebSocketHandle {
-  const live = new LiveWebSocketServer(server, hub, schema);
+/**
+ * graphql-ws on the same path as Apollo's HTTP endpoint; the key travels in connection_init.
+ * With the access gate, connections and operations get the HTTP calls' checks and logging.
+ */
+export function attachGraphqlWebSocket(server: HttpServer, hub: Hub, schema: GraphQLSchema, gate?: AccessGate): WebSocketHandle {
+  const live = new LiveWebSocketServer(server, hub, schema, gate);
   return {
     connectionCount: () => live.connectionCount(),
     close: () => live.close(),

@@ -1,5 +1,6 @@
 import { Logger as WorkerLogger, run, type Runner, type TaskList } from "graphile-worker";
 import type { Hub } from "../context";
+import { collectCronItems } from "./tasks";
 
 export interface WorkerHandle {
   isRunning(): boolean;
@@ -24,7 +25,7 @@ export async function startWorker(hub: Hub, tasks: TaskList): Promise<WorkerHand
     concurrency: hub.config.workerConcurrency,
     pollInterval: hub.config.workerPollIntervalMs,
     noHandleSignals: true,
-    parsedCronItems: [],
+    parsedCronItems: collectCronItems(),
     logger: workerLogger(hub),
   });
   let running = true;

@@ -1,0 +1,46 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { encodeCursor } from "../common/pagination";
+import type { RequestContext } from "../context";
+import { findConversion, listConversions, recordConversionFromGraphql, statusHistory } from "./conversion-query.service";
+import { ConversionFilter, RecordConversionInput } from "./conversion.inputs";
+import { ConversionConnection, ConversionStatusChangeType, ConversionType, RecordConversionPayload } from "./conversion.types";
+
+@Resolver(() => ConversionType)
+export class ConversionResolver {
+  @Authorized("ADMIN", "OPERATOR")
+  @Mutation(() => RecordConversionPayload, {
+    description: "The postback over GraphQL: same validation, identity and status rules. Operator keys (own operator) and admins (name the operator).",
+  })
+  async recordConversion(@Ctx() ctx: RequestContext, @Arg("input", () => RecordConversionInput) input: RecordConversionInput): Promise<RecordConversionPayload> {
+    const { recorded, conversion } = await recordConversionFromGraphql(ctx, input);
+    return Object.assign(new RecordConversionPayload(), { conversion: ConversionType.from(conversion), outcome: recorded.outcome });
+  }
+
+  @Authorized()
+  @Query(() => ConversionConnection, { description: "Admins: all; operator keys: their operator's; affiliate keys: those attributed to them. Newest first." })
+  async conversions(
+    @Ctx() ctx: RequestContext,
+    @Arg("filter", () => ConversionFilter, { nullable: true }) filter: ConversionFilter | null,
+    @Arg("first", () => Int, { nullable: true, description: "Page size, default 50, at most 500." }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+  ): Promise<ConversionConnection> {
+    const page = await listConversions(ctx, filter ?? {}, first, after);
+    const nodes = page.nodes.map(ConversionType.from);
+    return Object.assign(new ConversionConnection(), {
+      nodes,
+      edges: nodes.map((node) => ({ cursor: encodeCursor(node), node })),
+      pageInfo: page.pageInfo,
+    });
+  }
+
+  @Authorized()
+  @Query(() => ConversionType, { description: "One conversion of the caller's tenant, with its status history and raw request." })
+  async conversion(@Ctx() ctx: RequestContext, @Arg("id", () => ID) id: string): Promise<ConversionType> {
+    return ConversionType.from(await findConversion(ctx, id));
+  }
+
+  @FieldResolver(() => [ConversionStatusChangeType], { description: "Oldest first; the first entry is the recording." })
+  async statusHistory(@Root() conversion: ConversionType, @Ctx() ctx: RequestContext): Promise<ConversionStatusChangeType[]> {
+    return (await statusHistory(ctx, conversion.id)).map(ConversionStatusChangeType.from);
+  }
+}

@@ -1,0 +1,115 @@
+import type { IncomingMessage } from "node:http";
+import { GraphQLError, Kind, parse, type OperationDefinitionNode } from "graphql";
+import { newAccessState, type AccessGate, type AccessState } from "../auth/access-gate";
+import { RateLimitedError, ServiceUnavailableError, toHubError } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { KeyViewer } from "../auth/tenant-scope";
+import { operationLabel } from "./graphql";
+import type { ConnectionAuthorization } from "./websocket-auth";
+import { WS_CLOSE } from "./websocket-auth";
+
+/**
+ * graphql-ws through the same access gate as REST and GraphQL over HTTP: the client
+ * address honours TRUST_PROXY, every operation spends the key's rate-limit budget and
+ * re-checks the key, and connection refusals and operations land in the request log.
+ */
+export const WS_METHOD = "WS";
+const WS_ROUTE = "/graphql";
+
+/** What a connection keeps for its later operations. */
+export interface GatedConnection {
+  readonly id: string;
+  clientIp: string;
+  apiKey: string | undefined;
+}
+
+function firstOperation(query: unknown): OperationDefinitionNode | undefined {
+  if (typeof query !== "string") return undefined;
+  try {
+    return parse(query).definitions.find((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
+  } catch {
+    return undefined;
+  }
+}
+
+function record(gate: AccessGate, connection: GatedConnection, state: AccessState, status: number, started: bigint): void {
+  gate.record(state, {
+    requestId: connection.id,
+    method: WS_METHOD,
+    route: WS_ROUTE,
+    status,
+    durationUs: Number((process.hrtime.bigint() - started) / 1000n),
+  });
+}
+
+/** Close code and reason for a refusal at connection_init (the same codes the live layer documents). */
+function refusalOf(error: unknown, log: Logger): { closeCode: number; code: string; message: string; status: number } {
+  const hubError = toHubError(error);
+  if (!hubError || hubError instanceof ServiceUnavailableError) {
+    if (!hubError) log.warn({ err: error }, "could not check a WebSocket API key");
+    return { closeCode: WS_CLOSE.TRY_AGAIN_LATER, code: "SERVICE_UNAVAILABLE", message: "The API key could not be checked; retry shortly", status: 503 };
+  }
+  if (hubError instanceof RateLimitedError) {
+    // Retryable on purpose (graphql-ws clients do not retry 4429).
+    return { closeCode: WS_CLOSE.TRY_AGAIN_LATER, code: hubError.code, message: hubError.message, status: 429 };
+  }
+  if (hubError.code === "IP_NOT_ALLOWED") {
+    return { closeCode: WS_CLOSE.FORBIDDEN, code: hubError.code, message: "This API key may not connect from this address", status: 403 };
+  }
+  return { closeCode: 4000 + hubError.httpStatus, code: hubError.code, message: hubError.message, status: hubError.httpStatus };
+}
+
+/** connection_init: the key (in the payload) through the gate; refusals are logged with their close reason's code. */
+export async function admitConnection(
+  gate: AccessGate,
+  connection: GatedConnection,
+  params: Readonly<Record<string, unknown>> | undefined,
+  request: IncomingMessage,
+  log: Logger,
+): Promise<ConnectionAuthorization> {
+  const started = process.hrtime.bigint();
+  connection.clientIp = gate.clientIps.resolve(request.socket.remoteAddress, request.headers["x-forwarded-for"]);
+  const state = newAccessState(connection.clientIp);
+  state.operation = "connection_init";
+  const refuse = (closeCode: number, code: string, message: string, status: number): ConnectionAuthorization => {
+    state.errorCode = code;
+    record(gate, connection, state, status, started);
+    return { ok: false, closeCode, code, message };
+  };
+  const apiKey = params?.apiKey;
+  if (apiKey === undefined || apiKey === null || apiKey === "") {
+    return refuse(WS_CLOSE.UNAUTHENTICATED, "MISSING_API_KEY", "Send { apiKey } in the connection_init payload", 401);
+  }
+  if (typeof apiKey !== "string") return refuse(WS_CLOSE.BAD_REQUEST, "BAD_REQUEST", "connection_init apiKey must be a string", 400);
+  try {
+    await gate.admitKey(state, apiKey);
+  } catch (error: unknown) {
+    const refusal = refusalOf(error, log);
+    return refuse(refusal.closeCode, refusal.code, refusal.message, refusal.status);
+  }
+  connection.apiKey = apiKey;
+  record(gate, connection, state, 200, started);
+  return { ok: true, viewer: state.viewer as KeyViewer };
+}
+
+/** Each operation: the key must still be active, allowed here, and within its budget. Refusals answer that operation only. */
+export async function admitOperation(
+  gate: AccessGate,
+  connection: GatedConnection,
+  payload: { operationName?: string | null; query?: unknown },
+): Promise<readonly GraphQLError[] | undefined> {
+  const started = process.hrtime.bigint();
+  const state = newAccessState(connection.clientIp);
+  state.operation = operationLabel(payload.operationName, firstOperation(payload.query));
+  try {
+    if (connection.apiKey !== undefined) await gate.admitKey(state, connection.apiKey);
+  } catch (error: unknown) {
+    const refusal = toHubError(error);
+    state.errorCode = refusal?.code ?? "INTERNAL_SERVER_ERROR";
+    record(gate, connection, state, refusal?.httpStatus ?? 500, started);
+    if (!refusal) throw error;
+    return [new GraphQLError(refusal.message, { extensions: { code: refusal.code } })];
+  }
+  record(gate, connection, state, 200, started);
+  return undefined;
+}

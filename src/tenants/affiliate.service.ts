@@ -1,0 +1,30 @@
+import { BadUserInputError } from "../common/errors";
+import { afterId, listSize } from "../common/pagination";
+import type { RequestContext } from "../context";
+import { tenantScope } from "../auth/tenant-scope";
+import { Affiliate } from "./affiliate.entity";
+import { cleanName } from "./names";
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const MAX_EMAIL_LENGTH = 320;
+
+export async function createAffiliate(ctx: RequestContext, input: { name: string; email?: string | null }): Promise<Affiliate> {
+  const email = input.email?.trim() || null;
+  if (email !== null && (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email))) {
+    throw new BadUserInputError("email must be an email address", { field: "email" });
+  }
+  const affiliate = ctx.em.create(Affiliate, { name: cleanName(input.name), email });
+  await ctx.em.persistAndFlush(affiliate);
+  return affiliate;
+}
+
+/** Admins see every affiliate; an affiliate key itself. */
+export async function listAffiliates(ctx: RequestContext, first?: number | null, after?: string | null): Promise<Affiliate[]> {
+  const scope = tenantScope(ctx.viewer);
+  const cursor = afterId(after);
+  return ctx.em.find(
+    Affiliate,
+    { $and: [scope.affiliateId ? { id: scope.affiliateId } : {}, cursor ? { id: { $gt: cursor } } : {}] },
+    { orderBy: { id: "asc" }, limit: listSize(first) },
+  );
+}

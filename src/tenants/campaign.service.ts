@@ -1,0 +1,32 @@
+import { NotFoundError } from "../common/errors";
+import { isId } from "../common/ids";
+import { afterId, listSize } from "../common/pagination";
+import type { RequestContext } from "../context";
+import { assertActsForOperator, scopedFilter } from "../auth/tenant-scope";
+import { validateLandingUrl } from "../clicks/landing-url";
+import { Campaign } from "./campaign.entity";
+import { cleanName } from "./names";
+import { Operator } from "./operator.entity";
+
+export async function createCampaign(ctx: RequestContext, input: { operatorId: string; name: string; landingUrl: string }): Promise<Campaign> {
+  assertActsForOperator(ctx.viewer, input.operatorId);
+  const name = cleanName(input.name);
+  const landingUrl = validateLandingUrl(input.landingUrl);
+  if (!isId(input.operatorId) || !(await ctx.em.count(Operator, { id: input.operatorId }))) {
+    throw new NotFoundError("Operator", input.operatorId);
+  }
+  const campaign = ctx.em.create(Campaign, { operatorId: input.operatorId, name, landingUrl });
+  await ctx.em.persistAndFlush(campaign);
+  return campaign;
+}
+
+/** Admins see every campaign (optionally one operator's); an operator key its own operator's. */
+export async function listCampaigns(ctx: RequestContext, operatorId: string | null | undefined, first?: number | null, after?: string | null): Promise<Campaign[]> {
+  const scope = scopedFilter(ctx.viewer, { operatorId });
+  const cursor = afterId(after);
+  return ctx.em.find(
+    Campaign,
+    { $and: [scope.operatorId ? { operatorId: scope.operatorId } : {}, cursor ? { id: { $gt: cursor } } : {}] },
+    { orderBy: { id: "asc" }, limit: listSize(first) },
+  );
+}
