@@ -2,10 +2,12 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261127023318_init } from "./Migration20261127023318_init";
 import { Migration20261127023739_event_outbox } from "./Migration20261127023739_event_outbox";
 import { Migration20261127023920_tenants } from "./Migration20261127023920_tenants";
+import { Migration20261127025415_webhooks } from "./Migration20261127025415_webhooks";
 
 /** Applied in this order; `npm run migration:create` writes a new file, then add it here. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261127023318_init", class: Migration20261127023318_init },
   { name: "Migration20261127023739_event_outbox", class: Migration20261127023739_event_outbox },
   { name: "Migration20261127023920_tenants", class: Migration20261127023920_tenants },
+  { name: "Migration20261127025415_webhooks", class: Migration20261127025415_webhooks },
 ];

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseRetrySchedule, RetryScheduleError } from "./webhooks/retry-schedule";
 
 /**
  * The only reader of the environment. Every variable is validated once at start;
@@ -46,6 +47,18 @@ const encryptionKey = z.string().refine(
   "must be 32 random bytes in base64 (generate one with `openssl rand -base64 32`)",
 );
 
+const retrySchedule = z.string().transform((value, ctx) => {
+  try {
+    return parseRetrySchedule(value);
+  } catch (error) {
+    if (!(error instanceof RetryScheduleError)) throw error;
+    ctx.addIssue({ code: "custom", message: error.message });
+    return z.NEVER;
+  }
+});
+
+export const DEFAULT_RETRY_SCHEDULE = "30s,2m,10m,1h,2h,3h,3h,3h,3h,4h,4h";
+
 const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: integer(2, 200).default(10),
@@ -62,6 +75,15 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: integer(1, 100).default(10),
   WORKER_POLL_INTERVAL_MS: integer(50, 60_000).default(2_000),
   MIGRATE_ON_START: booleanFlag.default(true),
+  WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  WEBHOOK_RETRY_SCHEDULE: retrySchedule.default(parseRetrySchedule(DEFAULT_RETRY_SCHEDULE)),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanFlag.default(false),
+  WEBHOOK_DISABLE_AFTER_HOURS: integer(1, 8_760).default(120),
+  WEBHOOK_SECRET_MAX_AGE_DAYS: integer(1, 3_650).default(90),
+  WEBHOOK_LEASE_MS: integer(1_000, 3_600_000).optional(),
+  WEBHOOK_SWEEP_INTERVAL_MS: integer(100, 600_000).default(5_000),
+  QUEUE_DEPTH_ALERT_THRESHOLD: integer(1, 100_000_000).default(100),
+  QUEUE_SAMPLE_INTERVAL_MS: integer(100, 600_000).default(1_000),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -84,6 +106,25 @@ export interface HubConfig {
   readonly workerConcurrency: number;
   readonly workerPollIntervalMs: number;
   readonly migrateOnStart: boolean;
+  readonly webhooks: WebhookConfig;
+  readonly queueDepthAlertThreshold: number;
+  /** How often worker processes compact queue counters and re-evaluate alerts. */
+  readonly queueSampleIntervalMs: number;
+}
+
+export interface WebhookConfig {
+  /** A 2xx must arrive within this; otherwise the attempt fails as a timeout. */
+  readonly timeoutMs: number;
+  /** Delays before each retry, in ms; attempts per series = length + 1. */
+  readonly retryScheduleMs: readonly number[];
+  /** Tests and local setups: allow http and private/loopback targets. */
+  readonly allowPrivateTargets: boolean;
+  readonly disableAfterHours: number;
+  readonly secretMaxAgeDays: number;
+  /** How long a worker owns a delivery it is attempting; a crashed worker's delivery is retried after it. */
+  readonly leaseMs: number;
+  /** How often worker processes look for deliveries whose lease expired. */
+  readonly sweepIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -126,8 +167,18 @@ function crossFieldProblems(parsed: ParsedEnv): string[] {
   if ((parsed.TLS_CERT_FILE === undefined) !== (parsed.TLS_KEY_FILE === undefined)) {
     problems.push("TLS_CERT_FILE and TLS_KEY_FILE must be set together, got only one of them");
   }
+  if (parsed.WEBHOOK_LEASE_MS !== undefined && parsed.WEBHOOK_LEASE_MS < parsed.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS) {
+    problems.push(
+      `WEBHOOK_LEASE_MS must exceed WEBHOOK_TIMEOUT_MS by at least ${LEASE_MARGIN_MS} ms (an attempt must end before its lease can), got ${parsed.WEBHOOK_LEASE_MS} with a timeout of ${parsed.WEBHOOK_TIMEOUT_MS}`,
+    );
+  }
   return problems;
 }
+
+/** Time a worker needs after the HTTP deadline to record the attempt. */
+const LEASE_MARGIN_MS = 1_000;
+/** Default lease: the HTTP timeout plus room for bookkeeping on a slow, loaded machine. */
+const DEFAULT_LEASE_EXTRA_MS = 20_000;
 
 function toConfig(parsed: ParsedEnv): HubConfig {
   const config: HubConfig = {
@@ -149,6 +200,17 @@ function toConfig(parsed: ParsedEnv): HubConfig {
     workerConcurrency: parsed.WORKER_CONCURRENCY,
     workerPollIntervalMs: parsed.WORKER_POLL_INTERVAL_MS,
     migrateOnStart: parsed.MIGRATE_ON_START,
+    webhooks: Object.freeze({
+      timeoutMs: parsed.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: Object.freeze([...parsed.WEBHOOK_RETRY_SCHEDULE]),
+      allowPrivateTargets: parsed.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      disableAfterHours: parsed.WEBHOOK_DISABLE_AFTER_HOURS,
+      secretMaxAgeDays: parsed.WEBHOOK_SECRET_MAX_AGE_DAYS,
+      leaseMs: parsed.WEBHOOK_LEASE_MS ?? parsed.WEBHOOK_TIMEOUT_MS + DEFAULT_LEASE_EXTRA_MS,
+      sweepIntervalMs: parsed.WEBHOOK_SWEEP_INTERVAL_MS,
+    }),
+    queueDepthAlertThreshold: parsed.QUEUE_DEPTH_ALERT_THRESHOLD,
+    queueSampleIntervalMs: parsed.QUEUE_SAMPLE_INTERVAL_MS,
   };
   return Object.freeze(config);
 }
