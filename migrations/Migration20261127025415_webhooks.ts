@@ -16,7 +16,7 @@ export class Migration20261127025415_webhooks extends Migration {
     this.addSql(`create index "delivery_leased_idx" on "delivery" ("lease_expires_at") where lease_token is not null;`);
     this.addSql(`create index "delivery_unfinished_queued_idx" on "delivery" ("endpoint_id", "queued_at") where state in ('pending', 'failed');`);
     this.addSql(`create index "delivery_unfinished_next_idx" on "delivery" ("next_attempt_at", "endpoint_id") where state in ('pending', 'failed');`);
-    this.addSql(`create index "delivery_endpoint_created_idx" on "delivery" ("endpoint_id", "created_at");`);
+    this.addSql(`create index "delivery_endpoint_id_idx" on "delivery" ("endpoint_id", "id");`);
     this.addSql(`alter table "delivery" add constraint "delivery_event_endpoint_unique" unique ("event_id", "endpoint_id");`);
 
     this.addSql(`create table "delivery_attempt" ("id" uuid not null, "created_at" timestamptz not null, "delivery_id" uuid not null, "endpoint_id" uuid not null, "event_id" uuid not null, "series" int not null, "attempt_number" int not null, "replay" boolean not null, "started_at" timestamptz not null, "duration_ms" int not null, "succeeded" boolean not null, "http_status" int null, "response_headers" jsonb null, "response_body" text null, "error_class" varchar(16) null, "error_message" text null, "next_attempt_at" timestamptz null, "worker" varchar(200) not null, constraint "delivery_attempt_pkey" primary key ("id"));`);

@@ -16,6 +16,7 @@ import { attachGraphqlWebSocket, type WebSocketHandle } from "./http/websocket";
 import { buildHubSchema } from "./schema";
 import { LocalPubSub } from "./live/local-pubsub";
 import { loadOrCreateKeyFile, parseEncryptionKey, SecretBox } from "./common/secret-box";
+import { installWebhooks } from "./webhooks/install";
 
 export interface StartOptions {
   /** Extra tasks for the worker, on top of the features' own (used by tests). */
@@ -122,6 +123,10 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
         },
       });
     }
+
+    // After the worker (its sweeper and monitor stop before the worker does).
+    const webhooks = installWebhooks(hub);
+    undo.push(() => webhooks.stop());
 
     const app = createHttpApp(hub);
     registerHealthRoutes(app, readiness, metrics);

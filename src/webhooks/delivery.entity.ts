@@ -23,7 +23,7 @@ export const UNFINISHED_STATES = [DeliveryState.PENDING, DeliveryState.FAILED] a
  */
 @Entity({ tableName: "delivery" })
 @Unique({ name: "delivery_event_endpoint_unique", properties: ["eventId", "endpointId"] })
-@Index({ name: "delivery_endpoint_created_idx", properties: ["endpointId", "createdAt"] })
+@Index({ name: "delivery_endpoint_id_idx", properties: ["endpointId", "id"] })
 @Index({
   name: "delivery_unfinished_next_idx",
   expression: `create index "delivery_unfinished_next_idx" on "delivery" ("next_attempt_at", "endpoint_id") where state in ('pending', 'failed')`,
