@@ -91,7 +91,8 @@ interface StatsRow {
   sampled_at: string | Date;
 }
 
-export async function queueStats(em: EntityManager, scope: QueueStatsScope = {}): Promise<QueueStats> {
+/** The one statement queueStats runs, with its bindings (exported so tests can EXPLAIN it). */
+export function queueStatsQuery(scope: QueueStatsScope = {}): { sql: string; params: unknown[] } {
   const filters: string[] = ["true"];
   const params: unknown[] = [];
   if (scope.operatorId) {
@@ -106,7 +107,12 @@ export async function queueStats(em: EntityManager, scope: QueueStatsScope = {})
     filters.push("e.id = ?::uuid");
     params.push(scope.endpointId);
   }
-  const rows = await em.execute<StatsRow[]>(QUEUE_STATS_SQL(filters.join(" and ")), params);
+  return { sql: QUEUE_STATS_SQL(filters.join(" and ")), params };
+}
+
+export async function queueStats(em: EntityManager, scope: QueueStatsScope = {}): Promise<QueueStats> {
+  const query = queueStatsQuery(scope);
+  const rows = await em.execute<StatsRow[]>(query.sql, query.params);
   const endpoints = rows.map((row): EndpointQueueStats => {
     const pending = Math.max(0, Number(row.pending));
     const inFlight = Number(row.in_flight);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Task } from "graphile-worker";
 import type { Hub } from "../../context";
 import { attemptRecorded } from "../attempt-events";
@@ -30,6 +31,8 @@ export function deliveryAttemptTask(hub: Hub): Task {
       helpers.logger.error(`delivery__attempt: malformed payload ${JSON.stringify(payload)}`);
       return;
     }
+    // The pool's one shutdown signal is shared by every running attempt, each listening.
+    setMaxListeners(hub.config.workerConcurrency + 16, helpers.abortSignal);
     await engine.attempt(payload.deliveryId, helpers.abortSignal);
   };
 }
