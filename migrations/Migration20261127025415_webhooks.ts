@@ -49,25 +49,25 @@ export class Migration20261127025415_webhooks extends Migration {
         52, 1), 53, 1), 'hex')::uuid
     $$;`);
 
-    // Queue counters (see src/webhooks/delivery-count.entity.ts): every statement that
-    // changes deliveries adds one delta row per (endpoint, state, minute of next attempt) it
-    // moved, so any writer (the engine, a replay, a bulk seed) keeps them exact.
-    // Succeeded deliveries are not counted: nothing asks how many there are cheaply.
+    // Queue counters (see src/webhooks/delivery-count.entity.ts): every change to deliveries
+    // adds delta rows per (endpoint, state, minute of next attempt) it moved, so any writer
+    // (the engine, a replay, a bulk seed) keeps them exact. Succeeded deliveries are not
+    // counted: nothing needs their number cheaply. Inserts and deletes are counted per
+    // statement (a bulk seed adds a handful of rows); updates per row, behind a WHEN that
+    // Postgres evaluates without calling the function, so the engine's lease updates
+    // (which move nothing) cost nothing.
+    this.addSql(`create or replace function delivery_due_minute(state text, next_attempt_at timestamptz) returns timestamptz
+      language sql immutable parallel safe as $$
+      select case when state in ('pending', 'failed') and next_attempt_at is not null
+        then date_bin('1 minute', next_attempt_at, timestamptz '1970-01-01 00:00:00+00')
+        else timestamptz '-infinity' end
+    $$;`);
     this.addSql(`create or replace function delivery_count_track() returns trigger language plpgsql as $$
     begin
       if tg_op = 'INSERT' then
         insert into delivery_count (endpoint_id, state, due_minute, delta)
         select endpoint_id, state, delivery_due_minute(state, next_attempt_at), count(*)
         from new_rows where state <> 'succeeded' group by 1, 2, 3;
-      elsif tg_op = 'UPDATE' then
-        insert into delivery_count (endpoint_id, state, due_minute, delta)
-        select endpoint_id, state, due_minute, sum(delta) from (
-          select endpoint_id, state, delivery_due_minute(state, next_attempt_at) as due_minute, -1 as delta
-          from old_rows where state <> 'succeeded'
-          union all
-          select endpoint_id, state, delivery_due_minute(state, next_attempt_at), 1
-          from new_rows where state <> 'succeeded'
-        ) moved group by 1, 2, 3 having sum(delta) <> 0;
       else
         insert into delivery_count (endpoint_id, state, due_minute, delta)
         select endpoint_id, state, delivery_due_minute(state, next_attempt_at), -count(*)
@@ -76,16 +76,29 @@ export class Migration20261127025415_webhooks extends Migration {
       return null;
     end
     $$;`);
-    this.addSql(`create or replace function delivery_due_minute(state text, next_attempt_at timestamptz) returns timestamptz
-      language sql immutable parallel safe as $$
-      select case when state in ('pending', 'failed') and next_attempt_at is not null
-        then date_bin('1 minute', next_attempt_at, timestamptz '1970-01-01 00:00:00+00')
-        else timestamptz '-infinity' end
+    this.addSql(`create or replace function delivery_count_move() returns trigger language plpgsql as $$
+    declare
+      old_minute timestamptz := delivery_due_minute(old.state, old.next_attempt_at);
+      new_minute timestamptz := delivery_due_minute(new.state, new.next_attempt_at);
+    begin
+      if old.endpoint_id = new.endpoint_id and old.state = new.state and old_minute = new_minute then
+        return null;
+      end if;
+      if old.state <> 'succeeded' then
+        insert into delivery_count (endpoint_id, state, due_minute, delta) values (old.endpoint_id, old.state, old_minute, -1);
+      end if;
+      if new.state <> 'succeeded' then
+        insert into delivery_count (endpoint_id, state, due_minute, delta) values (new.endpoint_id, new.state, new_minute, 1);
+      end if;
+      return null;
+    end
     $$;`);
     this.addSql(`create trigger delivery_count_insert after insert on "delivery"
       referencing new table as new_rows for each statement execute function delivery_count_track();`);
-    this.addSql(`create trigger delivery_count_update after update on "delivery"
-      referencing old table as old_rows new table as new_rows for each statement execute function delivery_count_track();`);
+    this.addSql(`create trigger delivery_count_update after update of state, next_attempt_at, endpoint_id on "delivery"
+      for each row when (old.state is distinct from new.state or old.next_attempt_at is distinct from new.next_attempt_at
+        or old.endpoint_id is distinct from new.endpoint_id)
+      execute function delivery_count_move();`);
     this.addSql(`create trigger delivery_count_delete after delete on "delivery"
       referencing old table as old_rows for each statement execute function delivery_count_track();`);
   }
@@ -95,6 +108,7 @@ export class Migration20261127025415_webhooks extends Migration {
     this.addSql(`drop trigger if exists delivery_count_update on "delivery";`);
     this.addSql(`drop trigger if exists delivery_count_delete on "delivery";`);
     this.addSql(`drop function if exists delivery_count_track();`);
+    this.addSql(`drop function if exists delivery_count_move();`);
     this.addSql(`drop function if exists delivery_due_minute(text, timestamptz);`);
     this.addSql(`drop function if exists hub_uuid_v7();`);
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { newId } from "../common/ids";
 import type pg from "pg";
 import type { Logger } from "../common/logger";
 import type { SecretBox } from "../common/secret-box";
@@ -85,6 +86,7 @@ interface ClaimedDelivery {
   secret_sealed: string;
   previous_secret_sealed: string | null;
   rate_limit_per_second: number | null;
+  endpoint_failing: boolean;
   event_type: string;
   event_payload: Record<string, unknown>;
   event_created_at: Date;
@@ -100,7 +102,8 @@ const CLAIM_SQL = `
   returning d.id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.rate_slot_at,
     e.url, e.format, e.secret_sealed,
     case when e.previous_secret_expires_at > now() then e.previous_secret_sealed end as previous_secret_sealed,
-    e.rate_limit_per_second, ev.type as event_type, ev.payload as event_payload, ev.created_at as event_created_at`;
+    e.rate_limit_per_second, e.failing_since is not null as endpoint_failing,
+    ev.type as event_type, ev.payload as event_payload, ev.created_at as event_created_at`;
 
 /** Takes the next send slot under the endpoint's rate limit; slots are 1/rate apart. */
 const RESERVE_SLOT_SQL = `
@@ -119,14 +122,15 @@ const REQUEUE_SQL = `
   )
   ${addDeliveryJobsSql("d", "next_attempt_at")}`;
 
-const COMPLETE_SQL = `
-  with d as (
+/** Moves the leased delivery on and logs the attempt: $1 id, $2 lease token, then `fields`. */
+const recordAttemptSql = (fields: { state: string; nextAttemptAt: string; startedAt: string; httpStatus: string; errorClass: string; attemptSql: string }) => `
+  d as (
     update delivery set
-      state = $3::text, attempt_count = attempt_count + 1, next_attempt_at = $4::timestamptz,
-      succeeded_at = case when $3::text = 'succeeded' then now() end,
-      dead_at = case when $3::text = 'dead' then now() end,
+      state = ${fields.state}, attempt_count = attempt_count + 1, next_attempt_at = ${fields.nextAttemptAt},
+      succeeded_at = case when ${fields.state} = 'succeeded' then now() end,
+      dead_at = case when ${fields.state} = 'dead' then now() end,
       lease_token = null, lease_expires_at = null, leased_at = null, rate_slot_at = null,
-      last_attempt_at = $5::timestamptz, last_http_status = $8::int, last_error_class = $11::text
+      last_attempt_at = ${fields.startedAt}, last_http_status = ${fields.httpStatus}, last_error_class = ${fields.errorClass}
     where id = $1 and lease_token = $2
     returning id, endpoint_id, event_id, series, replay, attempt_count, next_attempt_at
   ),
@@ -134,43 +138,80 @@ const COMPLETE_SQL = `
     insert into delivery_attempt (id, created_at, delivery_id, endpoint_id, event_id, series, attempt_number, replay,
       started_at, duration_ms, succeeded, http_status, response_headers, response_body, error_class, error_message,
       next_attempt_at, worker)
-    select hub_uuid_v7(), now(), d.id, d.endpoint_id, d.event_id, d.series, d.attempt_count, d.replay,
-      $5::timestamptz, $6::int, $7::boolean, $8::int, $9::jsonb, $10::text, $11::text, $12::text, d.next_attempt_at, $13::text
+    select ${fields.attemptSql}
     from d
     returning id
-  ),
+  )`;
+
+/**
+ * A success: $3 started, $4 duration ms, $5 status, $6 headers, $7 body, $8 worker, $9 attempt id.
+ * `recovering`: the endpoint was failing when claimed, so its run of failures ends here.
+ */
+const successSql = (recovering: boolean) => `
+  with ${recordAttemptSql({
+    state: "'succeeded'",
+    nextAttemptAt: "null::timestamptz",
+    startedAt: "$3::timestamptz",
+    httpStatus: "$5::int",
+    errorClass: "null::text",
+    attemptSql: `$9::uuid, now(), d.id, d.endpoint_id, d.event_id, d.series, d.attempt_count, d.replay,
+      $3::timestamptz, $4::int, true, $5::int, $6::jsonb, $7::text, null, null, null, $8::text`,
+  })}${recovering ? `,
   healthy as (
     update webhook_endpoint e set failing_since = null
     from d
-    where $7::boolean and e.id = d.endpoint_id and e.failing_since is not null
+    where e.id = d.endpoint_id and e.failing_since is not null
     returning e.id
-  ),
+  )` : ""}
+  select (select id from attempt) as attempt_id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at,
+    null::text as disabled_reason
+  from d`;
+
+/**
+ * A failure: $3 state (failed or dead), $4 next attempt, $5 started, $6 duration ms, $7 status,
+ * $8 headers, $9 body, $10 error class, $11 error message, $12 worker, $13 gone (410),
+ * $14 WEBHOOK_DISABLE_AFTER_HOURS, $15 attempt id. Also keeps the endpoint's health: the
+ * start of its run of failures, and disabling it on 410 or when failing too long. Those
+ * endpoint writes happen only when something changes, so a busy endpoint's row is not a
+ * hot spot.
+ */
+const FAILURE_SQL = `
+  with ${recordAttemptSql({
+    state: "$3::text",
+    nextAttemptAt: "$4::timestamptz",
+    startedAt: "$5::timestamptz",
+    httpStatus: "$7::int",
+    errorClass: "$10::text",
+    attemptSql: `$15::uuid, now(), d.id, d.endpoint_id, d.event_id, d.series, d.attempt_count, d.replay,
+      $5::timestamptz, $6::int, false, $7::int, $8::jsonb, $9::text, $10::text, $11::text, d.next_attempt_at, $12::text`,
+  })},
   failing as (
-    -- Written only when something changes: the first failure of a run, or a disable.
     update webhook_endpoint e set
       failing_since = coalesce(e.failing_since, $5::timestamptz),
       enabled = false,
       disabled_at = now(),
-      disabled_reason = case when $14::boolean then 'GONE' else 'FAILING' end,
+      disabled_reason = case when $13::boolean then 'GONE' else 'FAILING' end,
       updated_at = now()
     from d
-    where not $7::boolean and e.id = d.endpoint_id and e.enabled
-      and ($14::boolean or e.failing_since < now() - $15::int * interval '1 hour')
+    where e.id = d.endpoint_id and e.enabled
+      and ($13::boolean or e.failing_since < now() - $14::int * interval '1 hour')
     returning e.id, e.disabled_reason
   ),
   failing_since as (
     update webhook_endpoint e set failing_since = $5::timestamptz
     from d
     -- (The disable above sets it when it fires; two CTEs must not update one row.)
-    where not $7::boolean and e.id = d.endpoint_id and e.failing_since is null and not ($14::boolean and e.enabled)
+    where e.id = d.endpoint_id and e.failing_since is null and not ($13::boolean and e.enabled)
     returning e.id
   ),
   retry as (select id, next_attempt_at from d where $3::text = 'failed'),
   jobs as (${addDeliveryJobsSql("retry", "next_attempt_at")})
   select (select id from attempt) as attempt_id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at,
-    (select disabled_reason from failing) as disabled_reason,
-    (select count(*) from healthy) as healthy, (select jobs from jobs) as jobs
+    (select disabled_reason from failing) as disabled_reason, (select jobs from jobs) as jobs
   from d`;
+
+const SUCCESS_SQL = successSql(false);
+const RECOVERY_SQL = successSql(true);
 
 const USER_AGENT = `affiliate-hub-webhooks/${HUB_VERSION}`;
 /** Opened secrets, by sealed text; bounded so a hub with many endpoints cannot grow it forever. */
@@ -241,6 +282,21 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         nextAttemptAt = new Date(result.startedAt.getTime() + result.durationMs + delay);
       }
     }
+    const attemptId = newId();
+    const headers = result.responseHeaders === null ? null : JSON.stringify(result.responseHeaders);
+    const [sql, params]: [string, unknown[]] =
+      state === "succeeded"
+        ? [
+            claimed.endpoint_failing ? RECOVERY_SQL : SUCCESS_SQL,
+            [claimed.id, token, result.startedAt, result.durationMs, result.httpStatus, headers, result.responseBody, deps.workerName, attemptId],
+          ]
+        : [
+            FAILURE_SQL,
+            [
+              claimed.id, token, state, nextAttemptAt, result.startedAt, result.durationMs, result.httpStatus, headers, result.responseBody,
+              result.errorClass, result.errorMessage, deps.workerName, result.httpStatus === 410, config.disableAfterHours, attemptId,
+            ],
+          ];
     const { rows } = await pool.query<{
       attempt_id: string | null;
       endpoint_id: string;
@@ -250,11 +306,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       attempt_count: number;
       next_attempt_at: Date | null;
       disabled_reason: string | null;
-    }>(COMPLETE_SQL, [
-      claimed.id, token, state, nextAttemptAt, result.startedAt, result.durationMs, result.succeeded, result.httpStatus,
-      result.responseHeaders === null ? null : JSON.stringify(result.responseHeaders), result.responseBody, result.errorClass,
-      result.errorMessage, deps.workerName, result.httpStatus === 410, config.disableAfterHours,
-    ]);
+    }>(sql, params);
     const row = rows[0];
     metrics.attemptDuration.observe({ outcome: result.succeeded ? "success" : "failure" }, result.durationMs / 1_000);
     if (result.errorClass) metrics.attemptErrors.inc({ error_class: result.errorClass });

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Hub } from "../context";
 import { reconcileAlerts } from "../alerts/alert-monitor";
 import { attemptRecorded } from "./attempt-events";
-import { sweepExpiredLeases } from "./delivery-sweeper";
+import { requeueStrandedJobs, sweepExpiredLeases } from "./delivery-sweeper";
 import { webhookMetrics } from "./metrics";
 import { compactDeliveryCounts, queueStats } from "./queue-stats";
 
@@ -49,7 +49,8 @@ function every(hub: Hub, name: string, intervalMs: number, tick: () => Promise<u
 }
 
 /**
- * Worker-side upkeep of the delivery queue: the lease sweeper (crash recovery) and the
+ * Worker-side upkeep of the delivery queue: crash recovery (expired leases every
+ * WEBHOOK_SWEEP_INTERVAL_MS, jobs stranded before their lease once per lease period) and the
  * queue monitor (counter compaction, then alerts from the fresh queue stats).
  */
 export function startDeliveryMaintenance(hub: Hub): DeliveryMaintenance {
@@ -61,6 +62,7 @@ export function startDeliveryMaintenance(hub: Hub): DeliveryMaintenance {
   const sweeper = every(hub, "lease sweeper", config.webhooks.sweepIntervalMs, () =>
     sweepExpiredLeases(hub.pool, { workerName: name, metrics, log, onAttemptRecorded: (attempt) => attemptRecorded(hub, attempt) }),
   );
+  const stranded = every(hub, "stranded job check", config.webhooks.leaseMs, () => requeueStrandedJobs(hub.pool, config.webhooks.leaseMs, log));
   const monitor = every(hub, "queue monitor", config.queueSampleIntervalMs, () =>
     hub.orm.em.fork().transactional(async (em) => {
       const [lock] = await em.execute<Array<{ locked: boolean }>>("select pg_try_advisory_xact_lock(?) as locked", [MONITOR_LOCK_KEY]);
@@ -72,7 +74,7 @@ export function startDeliveryMaintenance(hub: Hub): DeliveryMaintenance {
   );
   return {
     stop: async () => {
-      await Promise.all([sweeper.stop(), monitor.stop()]);
+      await Promise.all([sweeper.stop(), stranded.stop(), monitor.stop()]);
     },
   };
 }

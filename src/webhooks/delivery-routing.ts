@@ -33,23 +33,36 @@ export function endpointMatchSql(routing: EventRouting): { sql: string; params: 
   };
 }
 
+export interface InsertedEvent {
+  id: string;
+  createdAt: Date;
+  deliveries: number;
+}
+
 /**
- * Inserts one pending delivery per matching endpoint and their jobs, in one statement on
- * the caller's connection (so in the caller's transaction). Returns how many it created.
+ * Inserts the event, one pending delivery per matching endpoint, and their jobs: one
+ * statement (one round trip) on the caller's connection, so in the caller's transaction.
  */
-export async function createDeliveries(em: EntityManager, eventId: string, routing: EventRouting): Promise<number> {
-  const match = endpointMatchSql(routing);
+export async function insertEventWithDeliveries(
+  em: EntityManager,
+  event: { id: string; createdAt: Date; payload: Record<string, unknown> } & EventRouting,
+): Promise<number> {
+  const match = endpointMatchSql(event);
   const rows = await em.execute<Array<{ jobs: string }>>(
-    `with inserted as (
+    `with ev as (
+       insert into event (id, created_at, type, payload, operator_id, affiliate_id)
+       values (?::uuid, ?::timestamptz, ?, ?::jsonb, ?::uuid, ?::uuid)
+       returning id
+     ),
+     inserted as (
        insert into delivery (id, created_at, event_id, endpoint_id, state, series, replay, attempt_count, queued_at, next_attempt_at)
-       select hub_uuid_v7(), now(), ?::uuid, e.id, 'pending', 0, false, 0, now(), now()
-       from webhook_endpoint e
+       select hub_uuid_v7(), now(), ev.id, e.id, 'pending', 0, false, 0, now(), now()
+       from ev cross join webhook_endpoint e
        where ${match.sql}
-       on conflict (event_id, endpoint_id) do nothing
        returning id
      )
      ${addDeliveryJobsSql("inserted")}`,
-    [eventId, ...match.params],
+    [event.id, event.createdAt, event.type, JSON.stringify(event.payload), event.operatorId, event.affiliateId, ...match.params],
   );
   return Number(rows[0]?.jobs ?? 0);
 }

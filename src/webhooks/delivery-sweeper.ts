@@ -92,3 +92,33 @@ export async function sweepExpiredLeases(
   }
   return lost.length;
 }
+
+/**
+ * The other crash window: a worker that dies after graphile-worker locked the job but
+ * before it leased the delivery leaves no lease to expire, and the job stays locked for
+ * graphile-worker's four hours. Jobs locked for longer than a lease whose delivery is
+ * unleased and unfinished get a fresh job (adding a job under a locked job's key creates
+ * a new one and retires the old). Scans graphile-worker's job table, which has no index
+ * on locked_at, so it runs once per lease period rather than every sweep.
+ */
+const STRANDED_SQL = `
+  with stale as (
+    select substring(j.key from ${"delivery:".length + 1})::uuid as delivery_id
+    from graphile_worker._private_jobs j
+    where j.locked_at < now() - $1::int * interval '1 millisecond' and j.key like 'delivery:%'
+    limit 500
+  ),
+  d as (
+    select d.id, d.next_attempt_at from delivery d
+    join stale s on s.delivery_id = d.id
+    join webhook_endpoint e on e.id = d.endpoint_id
+    where d.lease_token is null and d.state in ('pending', 'failed') and e.enabled
+  )
+  ${addDeliveryJobsSql("d", "next_attempt_at")}`;
+
+export async function requeueStrandedJobs(pool: pg.Pool, leaseMs: number, log: Logger): Promise<number> {
+  const { rows } = await pool.query<{ jobs: string }>(STRANDED_SQL, [leaseMs]);
+  const requeued = Number(rows[0]?.jobs ?? 0);
+  if (requeued > 0) log.warn({ requeued }, "re-queued deliveries whose worker stopped before starting them");
+  return requeued;
+}

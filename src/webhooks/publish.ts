@@ -1,7 +1,8 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { newId } from "../common/ids";
 import { Event } from "./event.entity";
 import type { EventType } from "./event-types";
-import { createDeliveries } from "./delivery-routing";
+import { insertEventWithDeliveries } from "./delivery-routing";
 
 export interface OutboundEvent {
   type: EventType;
@@ -18,23 +19,22 @@ export interface OutboundEvent {
  * Publishes an outbound event inside the caller's unit of work: the event, one delivery
  * per matching enabled endpoint and the jobs that deliver them commit or roll back with
  * the change they announce. Called outside a transaction, it opens its own.
+ *
+ * The caller's pending ORM changes are flushed first (as before); the event itself is
+ * written with its deliveries in one statement, the hot path of every conversion.
  */
 export async function publishEvent(em: EntityManager, event: OutboundEvent): Promise<Event> {
   if (!em.isInTransaction()) return em.transactional((tx) => publishEvent(tx, event));
-  const row = em.create(Event, {
+  await em.flush();
+  const row = {
+    id: newId(),
+    createdAt: new Date(),
     type: event.type,
     payload: event.data,
     operatorId: event.operatorId ?? null,
     affiliateId: event.affiliateId ?? null,
-  });
-  em.persist(row);
-  await em.flush();
-  await createDeliveries(em, row.id, {
-    type: row.type,
-    operatorId: row.operatorId ?? null,
-    affiliateId: row.affiliateId ?? null,
-    onlyEndpointId: event.onlyEndpointId,
-    excludeEndpointIds: event.excludeEndpointIds,
-  });
-  return row;
+  };
+  await insertEventWithDeliveries(em, { ...row, onlyEndpointId: event.onlyEndpointId, excludeEndpointIds: event.excludeEndpointIds });
+  // Known to the ORM as an existing row: readable and referencable, never inserted twice.
+  return em.merge(Event, row);
 }

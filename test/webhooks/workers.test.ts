@@ -91,6 +91,26 @@ describe("worker processes", () => {
     expect(target.requests.map((r) => r.messageId)).toEqual([event.id, event.id]);
   });
 
+  it("re-queues a delivery whose worker died after taking its job but before leasing it", async () => {
+    const target = await WebhookReceiver.start();
+    receivers.push(target);
+    const { endpoint, event: eventFor } = await ownEndpoint(target);
+    // The crash window, reproduced exactly: the job is locked by a worker that is gone, the delivery has no lease.
+    const event = await api.hub.orm.em.fork().transactional(async (tx) => {
+      const published = await publishEvent(tx, eventFor());
+      await tx.execute(
+        `update graphile_worker._private_jobs set locked_at = now() - interval '1 hour', locked_by = 'a-worker-that-died'
+         where key = (select 'delivery:' || id from delivery where event_id = ?)`,
+        [published.id],
+      );
+      return published;
+    });
+    await startWorker();
+    const delivery = await waitForDeliveryState(api, event.id, endpoint.id, ["succeeded"], 60_000);
+    expect((await attemptsOf(api, delivery.id)).map((a) => [a.attempt_number, a.succeeded])).toEqual([[1, true]]);
+    expect(target.requests.map((r) => r.messageId)).toEqual([event.id]);
+  });
+
   it("lets a gracefully stopping worker finish its attempt, or release it when it takes too long", async () => {
     let stopping: HubProcess | undefined;
     let slowReply = true;
