@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { newId } from "../common/ids";
 import type pg from "pg";
+import { newId } from "../common/ids";
 import type { Logger } from "../common/logger";
 import type { SecretBox } from "../common/secret-box";
 import type { WebhookConfig } from "../config";
