@@ -14,6 +14,9 @@ import { signatureHeader } from "./signing";
 import { WebhookFormat } from "./webhook-endpoint.entity";
 
 /**
+ * The hot statements run as named (prepared) statements: Postgres parses and plans each
+ * once per connection instead of once per attempt.
+ *
  * The delivery engine: one attempt of one delivery, as the `delivery__attempt` task runs it.
  *
  * 1. Claim: one UPDATE leases the delivery row (token + expiry) if it is due, unfinished,
@@ -251,7 +254,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
   async function requeue(deliveryId: string, token: string, runAt: Date | "now", rateSlot?: Date): Promise<void> {
     const at = runAt === "now" ? new Date() : runAt;
-    await pool.query(REQUEUE_SQL, [deliveryId, token, at, rateSlot ?? null]);
+    await pool.query({ name: "delivery_requeue", text: REQUEUE_SQL, values: [deliveryId, token, at, rateSlot ?? null] });
   }
 
   /** Returns a later slot to wait for, or undefined to send now. */
@@ -261,7 +264,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       // A slot reserved earlier: ours to use once it has come.
       return claimed.rate_slot_at.getTime() - Date.now() > SLOT_TOLERANCE_MS ? claimed.rate_slot_at : undefined;
     }
-    const { rows } = await pool.query<{ slot: Date; now: Date }>(RESERVE_SLOT_SQL, [claimed.endpoint_id]);
+    const { rows } = await pool.query<{ slot: Date; now: Date }>({ name: "delivery_reserve_slot", text: RESERVE_SLOT_SQL, values: [claimed.endpoint_id] });
     const reserved = rows[0];
     if (!reserved) return undefined;
     return reserved.slot.getTime() - reserved.now.getTime() > SLOT_TOLERANCE_MS ? reserved.slot : undefined;
@@ -284,13 +287,15 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     }
     const attemptId = newId();
     const headers = result.responseHeaders === null ? null : JSON.stringify(result.responseHeaders);
-    const [sql, params]: [string, unknown[]] =
+    const [name, sql, params]: [string, string, unknown[]] =
       state === "succeeded"
         ? [
+            claimed.endpoint_failing ? "delivery_record_recovery" : "delivery_record_success",
             claimed.endpoint_failing ? RECOVERY_SQL : SUCCESS_SQL,
             [claimed.id, token, result.startedAt, result.durationMs, result.httpStatus, headers, result.responseBody, deps.workerName, attemptId],
           ]
         : [
+            "delivery_record_failure",
             FAILURE_SQL,
             [
               claimed.id, token, state, nextAttemptAt, result.startedAt, result.durationMs, result.httpStatus, headers, result.responseBody,
@@ -306,7 +311,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       attempt_count: number;
       next_attempt_at: Date | null;
       disabled_reason: string | null;
-    }>(sql, params);
+    }>({ name, text: sql, values: params });
     const row = rows[0];
     metrics.attemptDuration.observe({ outcome: result.succeeded ? "success" : "failure" }, result.durationMs / 1_000);
     if (result.errorClass) metrics.attemptErrors.inc({ error_class: result.errorClass });
@@ -343,7 +348,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
   async function attempt(deliveryId: string, signal?: AbortSignal): Promise<AttemptOutcome> {
     const token = randomUUID();
-    const { rows } = await pool.query<ClaimedDelivery>(CLAIM_SQL, [deliveryId, token, config.leaseMs]);
+    const { rows } = await pool.query<ClaimedDelivery>({ name: "delivery_claim", text: CLAIM_SQL, values: [deliveryId, token, config.leaseMs] });
     const claimed = rows[0];
     if (!claimed) return "skipped";
 
