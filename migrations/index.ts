@@ -3,6 +3,7 @@ import { Migration20261127023318_init } from "./Migration20261127023318_init";
 import { Migration20261127023739_event_outbox } from "./Migration20261127023739_event_outbox";
 import { Migration20261127023920_tenants } from "./Migration20261127023920_tenants";
 import { Migration20261127024918_inbound } from "./Migration20261127024918_inbound";
+import { Migration20261127025415_webhooks } from "./Migration20261127025415_webhooks";
 import { Migration20261127025601_live_notify } from "./Migration20261127025601_live_notify";
 
 /** Applied in this order; `npm run migration:create` writes a new file, then add it here. */
@@ -11,5 +12,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261127023739_event_outbox", class: Migration20261127023739_event_outbox },
   { name: "Migration20261127023920_tenants", class: Migration20261127023920_tenants },
   { name: "Migration20261127024918_inbound", class: Migration20261127024918_inbound },
+  { name: "Migration20261127025415_webhooks", class: Migration20261127025415_webhooks },
   { name: "Migration20261127025601_live_notify", class: Migration20261127025601_live_notify },
 ];

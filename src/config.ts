@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { normalizeCidr } from "./auth/ip-allowlist";
+import { parseRetrySchedule, RetryScheduleError } from "./webhooks/retry-schedule";
 
 /**
  * The only reader of the environment. Every variable is validated once at start;
@@ -61,6 +62,18 @@ const cidrList = z.string().transform((value, context) => {
   return cidrs;
 });
 
+const retrySchedule = z.string().transform((value, ctx) => {
+  try {
+    return parseRetrySchedule(value);
+  } catch (error) {
+    if (!(error instanceof RetryScheduleError)) throw error;
+    ctx.addIssue({ code: "custom", message: error.message });
+    return z.NEVER;
+  }
+});
+
+export const DEFAULT_RETRY_SCHEDULE = "30s,2m,10m,1h,2h,3h,3h,3h,3h,4h,4h";
+
 const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: integer(2, 200).default(10),
@@ -89,6 +102,15 @@ const envSchema = z.object({
   WS_MAX_QUEUED_EVENTS: integer(1, 1_000_000).default(10_000),
   WS_MAX_SUBSCRIPTIONS: integer(1, 10_000).default(100),
   QUEUE_DEPTH_PUSH_INTERVAL_MS: integer(50, 600_000).default(1_000),
+  WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  WEBHOOK_RETRY_SCHEDULE: retrySchedule.default(parseRetrySchedule(DEFAULT_RETRY_SCHEDULE)),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanFlag.default(false),
+  WEBHOOK_DISABLE_AFTER_HOURS: integer(1, 8_760).default(120),
+  WEBHOOK_SECRET_MAX_AGE_DAYS: integer(1, 3_650).default(90),
+  WEBHOOK_LEASE_MS: integer(1_000, 3_600_000).optional(),
+  WEBHOOK_SWEEP_INTERVAL_MS: integer(100, 600_000).default(5_000),
+  QUEUE_DEPTH_ALERT_THRESHOLD: integer(1, 100_000_000).default(100),
+  QUEUE_SAMPLE_INTERVAL_MS: integer(100, 600_000).default(1_000),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -124,6 +146,10 @@ export interface HubConfig {
   readonly requestLogFlushIntervalMs: number;
   /** Live layer (src/live, src/http/websocket.ts). */
   readonly live: LiveConfig;
+  readonly webhooks: WebhookConfig;
+  readonly queueDepthAlertThreshold: number;
+  /** How often worker processes compact queue counters and re-evaluate alerts. */
+  readonly queueSampleIntervalMs: number;
 }
 
 export interface LiveConfig {
@@ -137,6 +163,21 @@ export interface LiveConfig {
   readonly maxSubscriptionsPerConnection: number;
   /** State subscriptions (queue depth) push at most once per this interval; the worker samples at it too. */
   readonly statePushIntervalMs: number;
+}
+
+export interface WebhookConfig {
+  /** A 2xx must arrive within this; otherwise the attempt fails as a timeout. */
+  readonly timeoutMs: number;
+  /** Delays before each retry, in ms; attempts per series = length + 1. */
+  readonly retryScheduleMs: readonly number[];
+  /** Tests and local setups: allow http and private/loopback targets. */
+  readonly allowPrivateTargets: boolean;
+  readonly disableAfterHours: number;
+  readonly secretMaxAgeDays: number;
+  /** How long a worker owns a delivery it is attempting; a crashed worker's delivery is retried after it. */
+  readonly leaseMs: number;
+  /** How often worker processes look for deliveries whose lease expired. */
+  readonly sweepIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -179,8 +220,18 @@ function crossFieldProblems(parsed: ParsedEnv): string[] {
   if ((parsed.TLS_CERT_FILE === undefined) !== (parsed.TLS_KEY_FILE === undefined)) {
     problems.push("TLS_CERT_FILE and TLS_KEY_FILE must be set together, got only one of them");
   }
+  if (parsed.WEBHOOK_LEASE_MS !== undefined && parsed.WEBHOOK_LEASE_MS < parsed.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS) {
+    problems.push(
+      `WEBHOOK_LEASE_MS must exceed WEBHOOK_TIMEOUT_MS by at least ${LEASE_MARGIN_MS} ms (an attempt must end before its lease can), got ${parsed.WEBHOOK_LEASE_MS} with a timeout of ${parsed.WEBHOOK_TIMEOUT_MS}`,
+    );
+  }
   return problems;
 }
+
+/** Time a worker needs after the HTTP deadline to record the attempt. */
+const LEASE_MARGIN_MS = 1_000;
+/** Default lease: the HTTP timeout plus room for bookkeeping on a slow, loaded machine. */
+const DEFAULT_LEASE_EXTRA_MS = 20_000;
 
 function toConfig(parsed: ParsedEnv): HubConfig {
   const config: HubConfig = {
@@ -215,6 +266,17 @@ function toConfig(parsed: ParsedEnv): HubConfig {
       maxSubscriptionsPerConnection: parsed.WS_MAX_SUBSCRIPTIONS,
       statePushIntervalMs: parsed.QUEUE_DEPTH_PUSH_INTERVAL_MS,
     }),
+    webhooks: Object.freeze({
+      timeoutMs: parsed.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: Object.freeze([...parsed.WEBHOOK_RETRY_SCHEDULE]),
+      allowPrivateTargets: parsed.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      disableAfterHours: parsed.WEBHOOK_DISABLE_AFTER_HOURS,
+      secretMaxAgeDays: parsed.WEBHOOK_SECRET_MAX_AGE_DAYS,
+      leaseMs: parsed.WEBHOOK_LEASE_MS ?? parsed.WEBHOOK_TIMEOUT_MS + DEFAULT_LEASE_EXTRA_MS,
+      sweepIntervalMs: parsed.WEBHOOK_SWEEP_INTERVAL_MS,
+    }),
+    queueDepthAlertThreshold: parsed.QUEUE_DEPTH_ALERT_THRESHOLD,
+    queueSampleIntervalMs: parsed.QUEUE_SAMPLE_INTERVAL_MS,
   };
   return Object.freeze(config);
 }

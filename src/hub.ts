@@ -20,6 +20,7 @@ import { installAccessControl } from "./auth/access.hooks";
 import { installClickRoute } from "./clicks/click.route";
 import { installPostbackRoutes } from "./conversions/postback.route";
 import { installLive } from "./live/install";
+import { installWebhooks } from "./webhooks/install";
 
 export interface StartOptions {
   /** Extra tasks for the worker, on top of the features' own (used by tests). */
@@ -132,6 +133,10 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
         },
       });
     }
+
+    // After the worker (its sweeper and monitor stop before the worker does).
+    const webhooks = installWebhooks(hub);
+    undo.push(() => webhooks.stop());
 
     const app = createHttpApp(hub);
     registerHealthRoutes(app, readiness, metrics);

@@ -8,6 +8,9 @@ import { ConversionResolver } from "./conversions/conversion.resolver";
 import { AffiliateResolver } from "./tenants/affiliate.resolver";
 import { CampaignResolver } from "./tenants/campaign.resolver";
 import { OperatorResolver } from "./tenants/operator.resolver";
+import { WebhookEndpointResolver } from "./webhooks/webhook-endpoint.resolver";
+import { DeliveryResolver, OutboundEventResolver } from "./webhooks/delivery.resolver";
+import { AlertResolver } from "./alerts/alert.resolver";
 
 /** Every feature's resolvers; the schema is built from exactly this list. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -21,4 +24,8 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ApiKeyResolver,
   RequestLogResolver,
   ConversionResolver,
+  WebhookEndpointResolver,
+  DeliveryResolver,
+  OutboundEventResolver,
+  AlertResolver,
 ];

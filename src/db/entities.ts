@@ -8,6 +8,12 @@ import { Event } from "../webhooks/event.entity";
 import { Affiliate } from "../tenants/affiliate.entity";
 import { Campaign } from "../tenants/campaign.entity";
 import { Operator } from "../tenants/operator.entity";
+import { WebhookEndpoint } from "../webhooks/webhook-endpoint.entity";
+import { Delivery } from "../webhooks/delivery.entity";
+import { DeliveryAttempt } from "../webhooks/delivery-attempt.entity";
+import { DeliveryCount } from "../webhooks/delivery-count.entity";
+import { DeliveryReplayBatch } from "../webhooks/delivery-replay-batch.entity";
+import { Alert } from "../alerts/alert.entity";
 
 /** Every feature's entities, in one list the ORM and the migrations read. */
 export const ENTITIES = [
@@ -21,4 +27,10 @@ export const ENTITIES = [
   ConversionStatusChange,
   RequestLog,
   RateLimitBucket,
+  WebhookEndpoint,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryCount,
+  DeliveryReplayBatch,
+  Alert,
 ];

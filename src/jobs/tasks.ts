@@ -1,6 +1,7 @@
 import { parseCronItems, type ParsedCronItem, type TaskList } from "graphile-worker";
 import type { Hub } from "../context";
 import { liveTasks } from "../live/tasks";
+import { webhookTasks } from "../webhooks/tasks";
 import { RATE_LIMIT_PRUNE_TASK, rateLimitPruneTask } from "../auth/tasks/rate_limit__prune";
 import { REQUEST_LOG_PRUNE_TASK, requestLogPruneTask } from "../auth/tasks/request_log__prune";
 
@@ -8,6 +9,7 @@ import { REQUEST_LOG_PRUNE_TASK, requestLogPruneTask } from "../auth/tasks/reque
 export function collectTasks(hub: Hub): TaskList {
   return {
     ...liveTasks(hub),
+    ...webhookTasks(hub),
     [REQUEST_LOG_PRUNE_TASK]: requestLogPruneTask(hub),
     [RATE_LIMIT_PRUNE_TASK]: rateLimitPruneTask(hub),
   };

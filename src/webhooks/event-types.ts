@@ -14,3 +14,6 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export function isEventType(value: string): value is EventType {
   return (EVENT_TYPES as readonly string[]).includes(value);
 }
+
+/** What a POSTBACK_URL endpoint (an affiliate's tracker) can receive: conversions only. */
+export const POSTBACK_EVENT_TYPES: readonly EventType[] = ["conversion.recorded", "conversion.status_changed"];

@@ -1,0 +1,130 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { ForbiddenError, NotFoundError } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { RequestContext } from "../context";
+import { isAdmin, type Viewer } from "../auth/viewer";
+import { publishEvent } from "../webhooks/publish";
+import { toDate } from "../webhooks/sql-values";
+import { Alert, AlertKind, AlertSeverity } from "./alert.entity";
+
+export interface AlertSpec {
+  kind: AlertKind;
+  severity: AlertSeverity;
+  key: string;
+  message: string;
+  details?: Record<string, unknown>;
+  /** The endpoint that caused it: its `alert.raised` event never goes there. */
+  endpointId?: string | null;
+  operatorId?: string | null;
+  affiliateId?: string | null;
+}
+
+interface AlertRow {
+  id: string;
+  created_at: string | Date;
+  kind: AlertKind;
+  severity: AlertSeverity;
+  key: string;
+  message: string;
+  details: Record<string, unknown>;
+  endpoint_id: string | null;
+  operator_id: string | null;
+  affiliate_id: string | null;
+  resolved_at: string | Date | null;
+}
+
+/** What an `alert.raised` event carries (and the log line says). */
+export function alertEventData(row: AlertRow): Record<string, unknown> {
+  return {
+    alertId: row.id,
+    kind: row.kind,
+    severity: row.severity,
+    key: row.key,
+    message: row.message,
+    details: row.details,
+    endpointId: row.endpoint_id,
+    raisedAt: toDate(row.created_at).toISOString(),
+    resolvedAt: toDate(row.resolved_at)?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Raises an alert unless one with the same key is active (a partial unique index decides,
+ * so concurrent raisers agree). A new alert is a row, a log line and an `alert.raised`
+ * event, all in the caller's transaction. Returns the alert id when this call raised it.
+ */
+export async function raiseAlert(em: EntityManager, log: Logger, spec: AlertSpec): Promise<string | undefined> {
+  const rows = await em.execute<AlertRow[]>(
+    `insert into alert (id, created_at, kind, severity, key, message, details, endpoint_id, operator_id, affiliate_id)
+     values (hub_uuid_v7(), now(), ?, ?, ?, ?, ?::jsonb, ?::uuid, ?::uuid, ?::uuid)
+     on conflict (key) where resolved_at is null do nothing
+     returning *`,
+    [spec.kind, spec.severity, spec.key, spec.message, JSON.stringify(spec.details ?? {}), spec.endpointId ?? null, spec.operatorId ?? null, spec.affiliateId ?? null],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  log.warn({ alert: alertEventData(row) }, `alert raised: ${row.message}`);
+  await publishEvent(em, {
+    type: "alert.raised",
+    data: alertEventData(row),
+    operatorId: row.operator_id,
+    affiliateId: row.affiliate_id,
+    excludeEndpointIds: row.endpoint_id ? [row.endpoint_id] : [],
+  });
+  return row.id;
+}
+
+/** Ends the active alert with this key, if any (a row update and a log line). */
+export async function resolveAlert(em: EntityManager, log: Logger, key: string): Promise<string | undefined> {
+  const rows = await em.execute<AlertRow[]>(
+    "update alert set resolved_at = now() where key = ? and resolved_at is null returning *",
+    [key],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  log.info({ alert: alertEventData(row) }, `alert resolved: ${row.message}`);
+  return row.id;
+}
+
+/**
+ * Updates an active alert's details as its condition grows (e.g. more dead deliveries);
+ * `reopen` clears an acknowledgement, since what was acknowledged is no longer all of it.
+ */
+export async function refreshAlert(em: EntityManager, key: string, change: { message: string; details: Record<string, unknown>; reopen: boolean }): Promise<void> {
+  await em.execute(
+    `update alert set message = ?, details = ?::jsonb,
+       acknowledged_at = case when ? then null else acknowledged_at end,
+       acknowledged_by_key_id = case when ? then null else acknowledged_by_key_id end
+     where key = ? and resolved_at is null`,
+    [change.message, JSON.stringify(change.details), change.reopen, change.reopen, key],
+  );
+}
+
+function alertScope(viewer: Viewer): { operatorId?: string; affiliateId?: string } | "all" {
+  if (isAdmin(viewer)) return "all";
+  if (viewer.kind !== "key") throw new ForbiddenError();
+  if (viewer.operatorId) return { operatorId: viewer.operatorId };
+  if (viewer.affiliateId) return { affiliateId: viewer.affiliateId };
+  throw new ForbiddenError("This key is not scoped to an operator or affiliate");
+}
+
+export async function listAlerts(ctx: RequestContext, filter: { active?: boolean | null; first?: number }): Promise<Alert[]> {
+  const scope = alertScope(ctx.viewer);
+  const where: Record<string, unknown> = scope === "all" ? {} : { ...scope };
+  if (filter.active === true) where.resolvedAt = null;
+  if (filter.active === false) where.resolvedAt = { $ne: null };
+  return ctx.em.find(Alert, where, { orderBy: { createdAt: "desc", id: "desc" }, limit: filter.first ?? 100 });
+}
+
+export async function acknowledgeAlert(ctx: RequestContext, id: string): Promise<Alert> {
+  const scope = alertScope(ctx.viewer);
+  const alert = await ctx.em.findOne(Alert, scope === "all" ? { id } : { id, ...scope });
+  if (!alert) throw new NotFoundError("Alert", id);
+  if (!alert.acknowledgedAt) {
+    alert.acknowledgedAt = new Date();
+    alert.acknowledgedByKeyId = ctx.viewer.kind === "key" ? ctx.viewer.apiKeyId : null;
+    await ctx.em.flush();
+    ctx.log.info({ alertId: alert.id, key: alert.key }, "alert acknowledged");
+  }
+  return alert;
+}
