@@ -36,7 +36,8 @@ const columnsOf = (alias: string) => COLUMNS.split(",").map((column) => `${alias
 
 /*
  * New conversions, any number in one statement: each row finds its affiliate (through
- * its click; failing that, through the customer's earliest attributed conversion), is
+ * its click; failing that, through the customer's earliest attributed conversion, or an
+ * earlier row of this statement for the same customer that carries a click), is
  * inserted unless its identity exists (the unique index decides, also against
  * concurrent inserts, and against an earlier row of the same statement), and gets its
  * first status-history row. Rows not returned already existed.
@@ -57,13 +58,13 @@ export const INSERT_NEW = {
                             click_id, customer_id, event, event_id, identity_key, amount, currency, status, occurred_at,
                             sub1, sub2, sub3, sub4, sub5, source, api_key_id, raw_request)
     select i.id, $21::timestamptz, $21::timestamptz, i.operator_id,
-           coalesce(k.affiliate_id, u.affiliate_id),
-           coalesce(k.id, u.attributed_click_id),
-           (case when k.id is not null then 'click' when u.affiliate_id is not null then 'customer' end)::conversion_attribution,
+           coalesce(k.affiliate_id, u.affiliate_id, b.affiliate_id),
+           coalesce(k.id, u.attributed_click_id, b.id),
+           (case when k.id is not null then 'click' when coalesce(u.affiliate_id, b.affiliate_id) is not null then 'customer' end)::conversion_attribution,
            i.click_id, i.customer_id, i.event, i.event_id, i.identity_key, i.amount, i.currency,
            i.status::conversion_status, i.occurred_at,
-           coalesce(i.sub1, k.sub1, u.sub1), coalesce(i.sub2, k.sub2, u.sub2), coalesce(i.sub3, k.sub3, u.sub3),
-           coalesce(i.sub4, k.sub4, u.sub4), coalesce(i.sub5, k.sub5, u.sub5),
+           coalesce(i.sub1, k.sub1, u.sub1, b.sub1), coalesce(i.sub2, k.sub2, u.sub2, b.sub2), coalesce(i.sub3, k.sub3, u.sub3, b.sub3),
+           coalesce(i.sub4, k.sub4, u.sub4, b.sub4), coalesce(i.sub5, k.sub5, u.sub5, b.sub5),
            i.source::conversion_source, i.api_key_id, i.raw_request::jsonb
       from input i
       left join lateral (
@@ -79,6 +80,16 @@ export const INSERT_NEW = {
          order by v.created_at, v.id
          limit 1
       ) u on true
+      -- The statement cannot see its own inserts, so a customer's registration earlier in
+      -- this same batch is found through the input itself and its click.
+      left join lateral (
+        select bk.id, bk.affiliate_id, bk.sub1, bk.sub2, bk.sub3, bk.sub4, bk.sub5
+          from input e join click bk on bk.operator_id = e.operator_id and bk.click_id = e.click_id
+         where k.id is null and u.affiliate_id is null and i.customer_id is not null
+           and e.operator_id = i.operator_id and e.customer_id = i.customer_id and e.position < i.position
+         order by e.position
+         limit 1
+      ) b on true
      order by i.position
     on conflict (operator_id, identity_key) do nothing
     returning ${COLUMNS}

@@ -4,7 +4,9 @@ import { parseConversionParameters } from "../../src/conversions/conversion-inpu
 import { ConversionSource } from "../../src/conversions/conversion-status";
 import { ConversionOutcome, recordConversions, type ConversionSubmission, type RecordedConversion } from "../../src/conversions/conversion.service";
 import { startTestHub, type TestHub } from "../helpers/hub";
-import { insertOperator } from "../helpers/tenants";
+import { Campaign } from "../../src/tenants/campaign.entity";
+import { Click } from "../../src/clicks/click.entity";
+import { insertAffiliate, insertOperator } from "../helpers/tenants";
 
 let hub: TestHub;
 let operatorId: string;
@@ -72,5 +74,30 @@ describe("a batch of submissions in one transaction", () => {
     expect(outcomes(results)).toEqual([ConversionOutcome.ACCEPTED, "NOT_FOUND", ConversionOutcome.ACCEPTED]);
     const { rows } = await hub.db.query<{ click_id: string }>("select click_id from conversion where click_id like $1 order by click_id", [`%-${stamp}`]);
     expect(rows.map((row) => row.click_id)).toEqual([`ok-a-${stamp}`, `ok-b-${stamp}`]);
+  });
+
+  it("attributes a customer's deposit through a registration earlier in the same batch", async () => {
+    const em = hub.hub.orm.em.fork();
+    const affiliate = await insertAffiliate(em);
+    const campaign = em.create(Campaign, { operatorId, name: "batch attribution", landingUrl: "https://casino.example/?c={click_id}" });
+    const clickId = `batch-click-${Date.now()}`;
+    const customerId = `batch-player-${Date.now()}`;
+    em.create(Click, { clickId, operatorId, campaignId: campaign.id, affiliateId: affiliate.id, sub1: "spring" });
+    await em.flush();
+
+    const results = await recordConversions(hub.hub.orm.em.fork(), hub.hub.metrics, [
+      submission({ click_id: clickId, customer_id: customerId, event: "registration" }),
+      submission({ customer_id: customerId, event: "ftd", amount: "50", currency: "EUR" }),
+    ]);
+    expect(outcomes(results)).toEqual([ConversionOutcome.ACCEPTED, ConversionOutcome.ACCEPTED]);
+    expect(results.map((result) => (result as RecordedConversion).attributed)).toEqual([true, true]);
+    const { rows } = await hub.db.query<{ event: string; affiliate_id: string; attribution: string; sub1: string }>(
+      "select event, affiliate_id, attribution, sub1 from conversion where customer_id = $1 order by created_at, id",
+      [customerId],
+    );
+    expect(rows).toEqual([
+      { event: "registration", affiliate_id: affiliate.id, attribution: "click", sub1: "spring" },
+      { event: "ftd", affiliate_id: affiliate.id, attribution: "customer", sub1: "spring" },
+    ]);
   });
 });
