@@ -1,5 +1,6 @@
-// Prints the hub's job queue as it changes, over graphql-ws (npm packages graphql-ws and ws).
-//   HUB_WS_URL=ws://localhost:4000/graphql HUB_KEY=<admin key> node examples/live-client.mjs
+// Prints the webhook delivery queue depth as it changes, over graphql-ws (npm packages graphql-ws and ws).
+//   HUB_WS_URL=ws://localhost:4000/graphql HUB_KEY=<api key> node examples/live-client.mjs
+// An admin key sees the whole queue; an operator or affiliate key its own endpoints' share.
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -15,14 +16,14 @@ const client = createClient({
 });
 
 client.subscribe(
-  { query: "subscription { jobQueueChanged { due scheduled running failed oldestDueAgeSeconds } }" },
+  { query: "subscription { queueDepthChanged { pending dueNow scheduledRetries inFlight dead oldestPendingAgeSeconds } }" },
   {
     next: ({ data, errors }) => {
       if (errors) {
-        process.stderr.write(`refused: ${JSON.stringify(errors)}\n`); // e.g. FORBIDDEN for a non-admin key
+        process.stderr.write(`refused: ${JSON.stringify(errors)}\n`); // the key may not run it (e.g. FORBIDDEN)
         process.exit(1);
       }
-      process.stdout.write(`${new Date().toISOString()} ${JSON.stringify(data.jobQueueChanged)}\n`);
+      process.stdout.write(`${new Date().toISOString()} ${JSON.stringify(data.queueDepthChanged)}\n`);
     },
     error: (error) => {
       process.stderr.write(`subscription ended: ${error?.reason ?? error?.message ?? JSON.stringify(error)}\n`);

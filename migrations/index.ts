@@ -5,6 +5,7 @@ import { Migration20261127023920_tenants } from "./Migration20261127023920_tenan
 import { Migration20261127024918_inbound } from "./Migration20261127024918_inbound";
 import { Migration20261127025415_webhooks } from "./Migration20261127025415_webhooks";
 import { Migration20261127025601_live_notify } from "./Migration20261127025601_live_notify";
+import { Migration20261127031000_live_feeds } from "./Migration20261127031000_live_feeds";
 
 /** Applied in this order; `npm run migration:create` writes a new file, then add it here. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261127024918_inbound", class: Migration20261127024918_inbound },
   { name: "Migration20261127025415_webhooks", class: Migration20261127025415_webhooks },
   { name: "Migration20261127025601_live_notify", class: Migration20261127025601_live_notify },
+  { name: "Migration20261127031000_live_feeds", class: Migration20261127031000_live_feeds },
 ];

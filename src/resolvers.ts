@@ -11,6 +11,9 @@ import { OperatorResolver } from "./tenants/operator.resolver";
 import { WebhookEndpointResolver } from "./webhooks/webhook-endpoint.resolver";
 import { DeliveryResolver, OutboundEventResolver } from "./webhooks/delivery.resolver";
 import { AlertResolver } from "./alerts/alert.resolver";
+import { AlertLiveResolver } from "./alerts/alert-live.resolver";
+import { ConversionLiveResolver } from "./conversions/conversion-live.resolver";
+import { DeliveryLiveResolver } from "./webhooks/delivery-live.resolver";
 
 /** Every feature's resolvers; the schema is built from exactly this list. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -28,4 +31,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   DeliveryResolver,
   OutboundEventResolver,
   AlertResolver,
+  DeliveryLiveResolver,
+  ConversionLiveResolver,
+  AlertLiveResolver,
 ];

@@ -3,6 +3,8 @@ import { ForbiddenError, NotFoundError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { RequestContext } from "../context";
 import { isAdmin, type Viewer } from "../auth/viewer";
+import { notifyLive } from "../live/notify";
+import type { AlertChange } from "../live/topics";
 import { publishEvent } from "../webhooks/publish";
 import { toDate } from "../webhooks/sql-values";
 import { Alert, AlertKind, AlertSeverity } from "./alert.entity";
@@ -64,6 +66,7 @@ export async function raiseAlert(em: EntityManager, log: Logger, spec: AlertSpec
   const row = rows[0];
   if (!row) return undefined;
   log.warn({ alert: alertEventData(row) }, `alert raised: ${row.message}`);
+  await announce(em, row, "RAISED");
   await publishEvent(em, {
     type: "alert.raised",
     data: alertEventData(row),
@@ -83,6 +86,7 @@ export async function resolveAlert(em: EntityManager, log: Logger, key: string):
   const row = rows[0];
   if (!row) return undefined;
   log.info({ alert: alertEventData(row) }, `alert resolved: ${row.message}`);
+  await announce(em, row, "RESOLVED");
   return row.id;
 }
 
@@ -91,13 +95,20 @@ export async function resolveAlert(em: EntityManager, log: Logger, key: string):
  * `reopen` clears an acknowledgement, since what was acknowledged is no longer all of it.
  */
 export async function refreshAlert(em: EntityManager, key: string, change: { message: string; details: Record<string, unknown>; reopen: boolean }): Promise<void> {
-  await em.execute(
+  const rows = await em.execute<Array<Pick<AlertRow, "id" | "operator_id" | "affiliate_id">>>(
     `update alert set message = ?, details = ?::jsonb,
        acknowledged_at = case when ? then null else acknowledged_at end,
        acknowledged_by_key_id = case when ? then null else acknowledged_by_key_id end
-     where key = ? and resolved_at is null`,
+     where key = ? and resolved_at is null
+     returning id, operator_id, affiliate_id`,
     [change.message, JSON.stringify(change.details), change.reopen, change.reopen, key],
   );
+  for (const row of rows) await announce(em, row, "UPDATED");
+}
+
+/** Tells live subscribers (alertRaised), on commit of the alert's own transaction. */
+async function announce(em: EntityManager, row: Pick<AlertRow, "id" | "operator_id" | "affiliate_id">, state: AlertChange): Promise<void> {
+  await notifyLive(em, "alert.raised", { alertId: row.id, operatorId: row.operator_id, affiliateId: row.affiliate_id, state });
 }
 
 function alertScope(viewer: Viewer): { operatorId?: string; affiliateId?: string } | "all" {

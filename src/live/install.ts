@@ -2,6 +2,7 @@ import { Counter, Gauge } from "prom-client";
 import type { Hub } from "../context";
 import type { ReadinessCheck } from "../http/health";
 import { jobQueueSample } from "../jobs/job-queue.service";
+import { queueDepthSample } from "../webhooks/delivery-live";
 import { LiveListener, type ListenerMetrics } from "./live-listener";
 import { StateSampler, type LiveSample } from "./state-sampler";
 
@@ -13,7 +14,7 @@ export interface LiveHandle {
 
 /** States the worker samples and announces when they change; features add theirs here. */
 export function collectLiveSamples(_hub: Hub): LiveSample[] {
-  return [jobQueueSample];
+  return [jobQueueSample, queueDepthSample];
 }
 
 function listenerMetrics(hub: Hub): ListenerMetrics {

@@ -195,4 +195,33 @@ describe("StateFeed", () => {
     expect(loads).toBe(before);
     expect(vi.getTimerCount()).toBe(0);
   });
+  it("with sameState, does not push a reload whose compared part is unchanged, but does after a resync", async () => {
+    let sampledAt = 0;
+    const feed = new StateFeed<{ depth: number; sampledAt: number }, string>(pubSub, {
+      name: "test",
+      changeTopics: [CHANGED],
+      intervalMs: INTERVAL_MS,
+      load: async () => ({ depth: value, sampledAt: ++sampledAt }),
+      sameState: (previous, next) => previous.depth === next.depth,
+      log: createLogger("silent"),
+    });
+    const subscriber = reader(feed.subscribe("all", "all"));
+    await elapse();
+    expect(subscriber.values).toEqual([{ depth: 0, sampledAt: 1 }]);
+
+    pubSub.publish(CHANGED, {});
+    await elapse(INTERVAL_MS);
+    expect(sampledAt).toBe(2);
+    expect(subscriber.values).toHaveLength(1);
+
+    value = 3;
+    pubSub.publish(CHANGED, {});
+    await elapse(INTERVAL_MS);
+    expect(subscriber.values.at(-1)).toEqual({ depth: 3, sampledAt: 3 });
+
+    pubSub.publish(LIVE_RESYNC, { reason: "reconnected" });
+    await elapse(INTERVAL_MS);
+    expect(subscriber.values.at(-1)).toEqual({ depth: 3, sampledAt: 4 });
+    await subscriber.iterator.return!();
+  });
 });

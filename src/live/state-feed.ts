@@ -13,6 +13,12 @@ export interface StateFeedOptions<T, S> {
   load: (scope: S) => Promise<T>;
   /** Whether a change message concerns a scope (default: every scope reloads). */
   affects?: (payload: unknown, scope: S) => boolean;
+  /**
+   * Whether two loaded values are the same state, so the newer is not pushed (default: equal
+   * JSON). For values with fields that move on their own (a sample time, an age), compare the
+   * rest, or every reload would push.
+   */
+  sameState?: (previous: T, next: T) => boolean;
   log: Logger;
 }
 
@@ -178,7 +184,8 @@ export class StateFeed<T, S> {
     try {
       const data = await this.options.load(state.scope);
       const json = JSON.stringify(data);
-      if (force || !state.value || state.value.json !== json) {
+      const same = state.value !== undefined && (this.options.sameState ? this.options.sameState(state.value.data, data) : state.value.json === json);
+      if (force || !same) {
         state.value = { data, json };
         for (const slot of state.slots) slot.push(data);
       }

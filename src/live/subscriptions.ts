@@ -57,6 +57,8 @@ export interface LiveStateDefinition<T> {
   load: (scope: TenantScope) => Promise<T>;
   /** Whether a change message concerns a scope; default: all scopes reload. */
   affects?: (payload: unknown, scope: TenantScope) => boolean;
+  /** Whether a reload is the same state as the last push (default: equal JSON). */
+  sameState?: (previous: T, next: T) => boolean;
   /** Default QUEUE_DEPTH_PUSH_INTERVAL_MS. */
   intervalMs?: number;
 }
@@ -78,6 +80,7 @@ export function liveState<T>(ctx: RequestContext, definition: LiveStateDefinitio
         intervalMs: definition.intervalMs ?? hub.config.live.statePushIntervalMs,
         load: definition.load,
         affects: definition.affects,
+        sameState: definition.sameState,
         log: hub.log.child({ component: "live-state", feed: definition.name }),
       }),
   );

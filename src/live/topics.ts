@@ -41,6 +41,32 @@ export interface LiveTopics {
   "jobs.queue_changed": Record<string, never>;
   /** A live probe's answer (sendLiveProbe). */
   "live.probe": LiveProbeMessage;
+  /** The webhook delivery queue's counts changed (the worker's sampler). */
+  "queue.depth_changed": Record<string, never>;
+  /** A delivery attempt was logged (trigger on delivery_attempt); tenant = the endpoint's owner. */
+  "delivery.attempted": DeliveryAttemptedMessage;
+  /** A conversion was recorded or changed status (trigger on its outbox event row). */
+  "conversion.recorded": ConversionRecordedMessage;
+  /** An alert was raised, updated or resolved (alert.service.ts, in the alert's transaction). */
+  "alert.raised": AlertChangedMessage;
+}
+
+export interface DeliveryAttemptedMessage extends TenantRef {
+  attemptId: string;
+  endpointId: string;
+}
+
+export interface ConversionRecordedMessage extends TenantRef {
+  /** The outbox event (`event.id`) whose payload names the conversion. */
+  eventId: string;
+  type: "conversion.recorded" | "conversion.status_changed";
+}
+
+export type AlertChange = "RAISED" | "UPDATED" | "RESOLVED";
+
+export interface AlertChangedMessage extends TenantRef {
+  alertId: string;
+  state: AlertChange;
 }
 
 export type LiveTopic = keyof LiveTopics;
