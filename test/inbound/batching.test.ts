@@ -92,7 +92,7 @@ describe("a batch of submissions in one transaction", () => {
     expect(outcomes(results)).toEqual([ConversionOutcome.ACCEPTED, ConversionOutcome.ACCEPTED]);
     expect(results.map((result) => (result as RecordedConversion).attributed)).toEqual([true, true]);
     const { rows } = await hub.db.query<{ event: string; affiliate_id: string; attribution: string; sub1: string }>(
-      "select event, affiliate_id, attribution, sub1 from conversion where customer_id = $1 order by created_at, id",
+      "select event, affiliate_id, attribution, sub1 from conversion where customer_id = $1 order by attribution",
       [customerId],
     );
     expect(rows).toEqual([
