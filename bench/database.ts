@@ -57,7 +57,7 @@ export async function openBenchServer(databaseUrl: string | undefined): Promise<
     embedded: embedded !== undefined,
     version,
     createDatabase: async (purpose) => {
-      const name = `bench_${purpose}_${run}`;
+      const name = `bench_${purpose}_${run}_${created.length + 1}`;
       await withClient(adminUrl, (client) => client.query(`create database ${pg.escapeIdentifier(name)}`));
       created.push(name);
       return withDatabase(serverUrl, name);
