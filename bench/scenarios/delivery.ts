@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { Webhook } from "standardwebhooks";
+import type { MikroORM } from "@mikro-orm/postgresql";
 import { openOrm } from "../../src/db/orm";
 import { publishEvent } from "../../src/webhooks/publish";
 import { BASELINE_DELIVERY_TASK, type BaselinePostPayload } from "../baseline/contract";
@@ -12,8 +13,8 @@ import { WebhookReceiver, type ReceivedRequest } from "../receiver";
 import { perSecond, ratio, summarizeLatencies, type LatencySummary } from "../stats";
 
 /**
- * Scenario 3: N events published through the hub's own outbox code (`publishEvent`, one
- * transaction) to one endpoint served by a loopback receiver that answers 200 at once;
+ * Scenario 3: N events published through the hub's own outbox code (`publishEvent`, a few
+ * transactions committed together) to one endpoint served by a loopback receiver that answers 200 at once;
  * against graphile-worker running a task that makes the same POST with no bookkeeping.
  * Latency is from the publishing transaction's commit to the request's arrival, on this
  * process's clock: first with the system idle (one event at a time), then for the backlog.
@@ -43,6 +44,7 @@ export interface DeliveryResult {
 const IDLE_PAUSE_MS = 25;
 const EVENT_TYPE = "conversion.recorded";
 const WORKER_CONCURRENCY = 10;
+const PUBLISH_CONNECTIONS = 4;
 
 function eventData(sequence: number): Record<string, unknown> {
   return {
@@ -95,10 +97,44 @@ function verifySignatures(context: BenchContext, label: string, secret: string, 
     `${verified} of ${kept.length} sampled requests verified${problem ? ` (${problem})` : ""}`);
 }
 
+/**
+ * Publishes `count` events through the hub's outbox code in PUBLISH_CONNECTIONS
+ * transactions at once (publishing is slow next to delivering, and is not what is
+ * measured); each waits for the others before committing, so the backlog appears at
+ * once. Returns the time of the first commit, where the delivery window starts.
+ */
+async function publishBacklog(orm: MikroORM, count: number, data: () => Record<string, unknown>, ids: string[]): Promise<number> {
+  let ready = 0;
+  let releaseAll: () => void = () => {};
+  const allPublished = new Promise<void>((resolve) => (releaseAll = resolve));
+  let firstCommit = Number.POSITIVE_INFINITY;
+  const share = (i: number) => Math.floor(count / PUBLISH_CONNECTIONS) + (i < count % PUBLISH_CONNECTIONS ? 1 : 0);
+  await Promise.all(
+    Array.from({ length: PUBLISH_CONNECTIONS }, async (_, i) => {
+      try {
+        await orm.em.fork().transactional(async (tx) => {
+          for (let n = 0; n < share(i); n++) {
+            ids.push((await publishEvent(tx, { type: EVENT_TYPE, data: data() })).id);
+            // Keeps the identity map small: each flush would otherwise diff every event so far.
+            if (n % 50 === 49) tx.clear();
+          }
+          if (++ready === PUBLISH_CONNECTIONS) releaseAll();
+          await allPublished;
+        });
+        firstCommit = Math.min(firstCommit, performance.now());
+      } finally {
+        // A failed transaction must not leave the others waiting forever.
+        releaseAll();
+      }
+    }),
+  );
+  return firstCommit;
+}
+
 async function hubSide(context: BenchContext, receiver: WebhookReceiver): Promise<DeliveryResult["hub"]> {
   const { hub, sizes } = context;
   const endpoint = await createWebhookEndpoint(hub, { url: `${receiver.url}/hub`, eventTypes: [EVENT_TYPE], description: "bench receiver" });
-  const orm = await openOrm(context.hubDatabaseUrl, 2);
+  const orm = await openOrm(context.hubDatabaseUrl, PUBLISH_CONNECTIONS + 1);
   context.defer(() => orm.close(true));
   const memory = watchPeakRss(hub.process.pid);
   let sequence = 0;
@@ -113,18 +149,11 @@ async function hubSide(context: BenchContext, receiver: WebhookReceiver): Promis
   }
   verifySignatures(context, "delivery (hub)", endpoint.secret, receiver.kept);
 
-  context.progress(`delivery: hub, ${sizes.delivery.events} events in one transaction`);
+  context.progress(`delivery: hub, ${sizes.delivery.events} events in ${PUBLISH_CONNECTIONS} transactions committed together`);
   const requestsBefore = receiver.requests;
   const ids: string[] = [];
   const publishStarted = performance.now();
-  await orm.em.fork().transactional(async (tx) => {
-    for (let i = 0; i < sizes.delivery.events; i++) {
-      ids.push((await publishEvent(tx, { type: EVENT_TYPE, data: eventData(sequence++) })).id);
-      // Keeps the identity map small: each flush would otherwise diff every event so far.
-      if (i % 200 === 199) tx.clear();
-    }
-  });
-  const committedAt = performance.now();
+  const committedAt = await publishBacklog(orm, sizes.delivery.events, () => eventData(sequence++), ids);
   const publishSeconds = Number(((committedAt - publishStarted) / 1000).toFixed(2));
   await receiver.distinct(idle.length + ids.length, drainDeadlineMs(ids.length));
   const figures = backlogFigures(receiver, ids, committedAt, summarizeLatencies(idle), requestsBefore);
@@ -179,9 +208,12 @@ async function baselineSide(context: BenchContext, receiver: WebhookReceiver): P
   context.progress(`delivery: baseline, ${sizes.delivery.events} jobs in one statement`);
   const requestsBefore = receiver.requests;
   const ids = Array.from({ length: sizes.delivery.events }, (_, i) => `msg_${run}_${i}`);
+  // One add_jobs call, as the hub's outbox enqueues a batch: the window starts at its commit.
   await pool.query(
-    `select graphile_worker.add_job($1, json_build_object('url', $2::text, 'id', $3::text || g, 'type', $4::text, 'data', $5::jsonb))
-     from generate_series(0, $6::int - 1) g`,
+    `select graphile_worker.add_jobs(array(
+       select row($1::text, json_build_object('url', $2::text, 'id', $3::text || g, 'type', $4::text, 'data', $5::jsonb),
+                  null, null, null, null, null, null)::graphile_worker.job_spec
+       from generate_series(0, $6::int - 1) g))`,
     [BASELINE_DELIVERY_TASK, url, `msg_${run}_`, EVENT_TYPE, JSON.stringify(eventData(0)), sizes.delivery.events],
   );
   const committedAt = performance.now();
