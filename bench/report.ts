@@ -84,8 +84,8 @@ function table(header: string[], rows: string[][]): string {
 
 const pair = (a: number | null | undefined, b: number | null | undefined, digits = 1) => `${fmt(a, digits)} / ${fmt(b, digits)}`;
 
-export function renderReport(report: BenchReport): string {
-  const { results, machine } = report;
+function figureRows(report: BenchReport): string[][] {
+  const { results } = report;
   const rows: string[][] = [];
   const { ingest, duplicateStorm: storm, delivery, queueStats } = results;
   if (ingest) {
@@ -121,13 +121,39 @@ export function renderReport(report: BenchReport): string {
   const memory = results.memory;
   rows.push(["5 hub peak RSS MB: ingest / storm / delivery",
     `${fmt(memory.ingestPeakMb)} / ${fmt(memory.duplicateStormPeakMb)} / ${fmt(memory.deliveryPeakMb)}`, "", ""]);
+  return rows;
+}
 
-  const header = `affiliate-hub bench (${report.mode}), ${report.date}, ${report.elapsedSeconds} s\n` +
-    `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
-    `PostgreSQL ${machine.postgres}${machine.postgresEmbedded ? " (embedded)" : ""}, load at start ${machine.loadAverageAtStart.join(" ")}`;
-  const parts = [header, "", table(["figure", "hub", "baseline", "hub/baseline"], rows)];
+function machineLine(report: BenchReport): string {
+  const { machine } = report;
+  return `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, ` +
+    `PostgreSQL ${machine.postgres}${machine.postgresEmbedded ? " (embedded)" : ""} on the same machine, ` +
+    `load average at start ${machine.loadAverageAtStart.join(" ")}`;
+}
+
+const FIGURE_HEADER = ["figure", "hub", "baseline", "hub/baseline"];
+const TARGET_HEADER = ["target", "value", "met"];
+const targetCells = (row: TargetRow) => [row.target, row.value, row.met === null ? "–" : row.met ? "yes" : "NO"];
+
+/** The same figures as Markdown tables, for bench/README.md. */
+export function renderMarkdown(report: BenchReport): string {
+  const markdownTable = (header: string[], rows: string[][]) =>
+    [header, header.map(() => "---"), ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  return [
+    `Run of ${report.date} (${report.mode}, ${report.elapsedSeconds} s): ${machineLine(report)}.`,
+    "",
+    markdownTable(FIGURE_HEADER, figureRows(report)),
+    "",
+    markdownTable(TARGET_HEADER, report.targets.map(targetCells)),
+    "",
+  ].join("\n");
+}
+
+export function renderReport(report: BenchReport): string {
+  const header = `affiliate-hub bench (${report.mode}), ${report.date}, ${report.elapsedSeconds} s\n${machineLine(report)}`;
+  const parts = [header, "", table(FIGURE_HEADER, figureRows(report))];
   if (report.mode === "full") {
-    parts.push("", table(["target", "value", "met"], report.targets.map((row) => [row.target, row.value, row.met === null ? "–" : row.met ? "yes" : "NO"])));
+    parts.push("", table(TARGET_HEADER, report.targets.map(targetCells)));
   }
   const failed = report.checks.filter((check) => !check.ok);
   parts.push("", `checks: ${report.checks.length - failed.length} of ${report.checks.length} passed`);

@@ -9,7 +9,7 @@ import { openBenchServer } from "./database";
 import { hubOperations } from "./hub-setup";
 import { startBenchHub } from "./hub-process";
 import { describeMachine } from "./machine";
-import { evaluateTargets, memoryFigures, renderReport, type BenchReport, type ScenarioResults } from "./report";
+import { evaluateTargets, memoryFigures, renderMarkdown, renderReport, type BenchReport, type ScenarioResults } from "./report";
 import { runDelivery } from "./scenarios/delivery";
 import { runDuplicateStorm, runIngest } from "./scenarios/ingest";
 import { runQueueStats } from "./scenarios/queue-stats";
@@ -137,7 +137,9 @@ async function main(): Promise<number> {
   process.stdout.write(`${renderReport(report)}\n`);
   await mkdir(path.dirname(opts.out), { recursive: true });
   await writeFile(opts.out, `${JSON.stringify(report, null, 2)}\n`);
-  progress(`wrote ${path.relative(process.cwd(), opts.out)}`);
+  const markdown = opts.out.replace(/\.json$/, "") + ".md";
+  await writeFile(markdown, renderMarkdown(report));
+  progress(`wrote ${path.relative(process.cwd(), opts.out)} and ${path.relative(process.cwd(), markdown)}`);
   return failures.length > 0 || checks.some((check) => !check.ok) ? 1 : 0;
 }
 

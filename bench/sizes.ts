@@ -19,8 +19,8 @@ export interface Sizes {
 }
 
 export const FULL: Sizes = {
-  ingest: { connections: 32, warmupSeconds: 3, saturationSeconds: 20, pacedRatePerSecond: 1_000, pacedSeconds: 20, clicks: 50 },
-  storm: { seconds: 20 },
+  ingest: { connections: 32, warmupSeconds: 3, saturationSeconds: 15, pacedRatePerSecond: 1_000, pacedSeconds: 15, clicks: 50 },
+  storm: { seconds: 15 },
   delivery: { events: 20_000, idleEvents: 200 },
   queueStats: { rowSteps: [10_000, 100_000, 1_000_000], endpoints: 5, calls: 50 },
   deadlineSeconds: 30 * 60,
