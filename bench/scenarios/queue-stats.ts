@@ -1,3 +1,5 @@
+import { openOrm } from "../../src/db/orm";
+import { queueStats } from "../../src/webhooks/queue-stats";
 import { requireOperations, type BenchContext } from "../context";
 import { graphqlClient } from "../graphql-client";
 import { createWebhookEndpoint } from "../hub-setup";
@@ -14,8 +16,10 @@ import { summarizeLatencies, type LatencySummary } from "../stats";
 export interface QueueStatsStep {
   rows: number;
   seedSeconds: number;
-  /** The `queueStats` GraphQL request, end to end over HTTP, sequential calls. */
+  /** The `queueStats` GraphQL request, end to end over HTTP (key check, rate limit and request log included), sequential calls. */
   graphql: LatencySummary;
+  /** The hub's own queueStats() service on one connection: the database's share of it. */
+  service: LatencySummary;
 }
 
 export interface QueueStatsResult {
@@ -108,6 +112,8 @@ export async function runQueueStats(context: BenchContext): Promise<QueueStatsRe
     endpointIds.push((await createWebhookEndpoint(hub, { url: `http://127.0.0.1:9/seeded-${i}`, enabled: false, description: "bench seed" })).id);
   }
   const mine = new Set(endpointIds);
+  const orm = await openOrm(context.hubDatabaseUrl, 1);
+  context.defer(() => orm.close(true));
   const expected: Expected = { pending: 0, dueNow: 0, scheduledRetries: 0, dead: 0 };
   const steps: QueueStatsStep[] = [];
   let seeded = 0;
@@ -136,7 +142,13 @@ export async function runQueueStats(context: BenchContext): Promise<QueueStatsRe
       await admin.request(STATS_QUERY);
       latencies.push(performance.now() - started);
     }
-    steps.push({ rows: target, seedSeconds, graphql: summarizeLatencies(latencies) });
+    const serviceLatencies: number[] = [];
+    for (let i = 0; i < sizes.queueStats.calls + 3; i++) {
+      const started = performance.now();
+      await queueStats(orm.em.fork());
+      if (i >= 3) serviceLatencies.push(performance.now() - started);
+    }
+    steps.push({ rows: target, seedSeconds, graphql: summarizeLatencies(latencies), service: summarizeLatencies(serviceLatencies) });
   }
   return { endpoints: endpointIds.length, steps };
 }
