@@ -7,6 +7,8 @@ import type { Sizes } from "./sizes";
 export interface BenchContext {
   readonly mode: "full" | "smoke";
   readonly sizes: Sizes;
+  /** WORKER_CONCURRENCY of the hub and of the delivery baseline (the hub's default unless --worker-concurrency). */
+  readonly workerConcurrency: number;
   readonly server: BenchServer;
   readonly hub: BenchHub;
   /** A small pool on the hub's database, for counting and (queue stats only) seeding. */

@@ -30,6 +30,7 @@ export interface BenchReport {
   schema: 1;
   date: string;
   mode: "full" | "smoke";
+  workerConcurrency: number;
   elapsedSeconds: number;
   machine: MachineDescription;
   sizes: Sizes;
@@ -96,6 +97,9 @@ function figureRows(report: BenchReport): string[][] {
     rows.push([`1 ingest: latency p50 / p99 ms at ${fmt(ingest.hub.paced.offeredPerSecond)}/s offered`,
       pair(ingest.hub.paced.latency.p50Ms, ingest.hub.paced.latency.p99Ms), pair(ingest.baseline.paced.latency.p50Ms, ingest.baseline.paced.latency.p99Ms), ""]);
     rows.push(["1 ingest: answered/s at that offered rate", fmt(ingest.hub.paced.acceptedPerSecond), fmt(ingest.baseline.paced.acceptedPerSecond), ""]);
+    rows.push(["1 ingest: latency p50 / p99 ms at half its own saturation rate",
+      `${pair(ingest.hub.pacedAtHalf.latency.p50Ms, ingest.hub.pacedAtHalf.latency.p99Ms)} at ${fmt(ingest.hub.pacedAtHalf.offeredPerSecond)}/s`,
+      `${pair(ingest.baseline.pacedAtHalf.latency.p50Ms, ingest.baseline.pacedAtHalf.latency.p99Ms)} at ${fmt(ingest.baseline.pacedAtHalf.offeredPerSecond)}/s`, ""]);
   }
   if (storm) {
     rows.push([`2 duplicate storm: 2xx/s (${Math.round(storm.hub.duplicateShare * 100)}% duplicates)`,

@@ -18,9 +18,12 @@ import { FULL, SMOKE } from "./sizes";
 /**
  * `npm run bench` (full, a few minutes) or `npm run bench -- --smoke` (seconds, CI).
  * Options: `--only ingest,storm,delivery,queue-stats`, `--profile` (hub CPU profile into
- * bench/results/profiles/), `--out <file>`. Exits 1 when a correctness check fails or a
- * scenario cannot run; missed performance targets are reported, not failed.
+ * bench/results/profiles/), `--out <file>`, `--worker-concurrency <n>` (hub and delivery
+ * baseline alike). Exits 1 when a correctness check fails or a scenario cannot run;
+ * missed performance targets are reported, not failed.
  */
+/** The hub's own default (src/config.ts); the delivery baseline gets the same. */
+const HUB_DEFAULT_WORKER_CONCURRENCY = 10;
 const RESULTS_DIR = path.resolve(__dirname, "../../bench/results");
 const SCENARIOS = {
   ingest: { key: "ingest", run: runIngest },
@@ -37,16 +40,22 @@ function options() {
       only: { type: "string" },
       profile: { type: "boolean", default: false },
       out: { type: "string" },
+      "worker-concurrency": { type: "string", default: String(HUB_DEFAULT_WORKER_CONCURRENCY) },
     },
   });
   const names = values.only ? values.only.split(",").map((name) => name.trim()) : Object.keys(SCENARIOS);
   const unknown = names.filter((name) => !(name in SCENARIOS));
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${Object.keys(SCENARIOS).join(", ")}`);
   const mode = values.smoke ? ("smoke" as const) : ("full" as const);
+  const workerConcurrency = Number(values["worker-concurrency"]);
+  if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1 || workerConcurrency > 100) {
+    throw new Error(`--worker-concurrency must be an integer 1-100, got ${values["worker-concurrency"]}`);
+  }
   return {
     mode,
     scenarios: names as ScenarioName[],
     profile: values.profile,
+    workerConcurrency,
     out: values.out ? path.resolve(values.out) : path.join(RESULTS_DIR, mode === "full" ? "latest.json" : "smoke.json"),
   };
 }
@@ -81,7 +90,7 @@ async function main(): Promise<number> {
     const cpuProfileDir = opts.profile ? path.join(RESULTS_DIR, "profiles") : undefined;
     if (cpuProfileDir) await mkdir(cpuProfileDir, { recursive: true });
     progress("starting the hub");
-    const hub = await startBenchHub({ databaseUrl: hubDatabaseUrl, cpuProfileDir });
+    const hub = await startBenchHub({ databaseUrl: hubDatabaseUrl, cpuProfileDir, env: { WORKER_CONCURRENCY: String(opts.workerConcurrency) } });
     undo.push(() => hub.stop());
     const hubDb = new pg.Pool({ connectionString: hubDatabaseUrl, max: 2 });
     hubDb.on("error", () => {});
@@ -89,6 +98,7 @@ async function main(): Promise<number> {
     const context: BenchContext = {
       mode: opts.mode,
       sizes,
+      workerConcurrency: opts.workerConcurrency,
       server,
       hub,
       hubDb,
@@ -121,6 +131,7 @@ async function main(): Promise<number> {
       schema: 1,
       date: new Date().toISOString(),
       mode: opts.mode,
+      workerConcurrency: opts.workerConcurrency,
       elapsedSeconds: Math.round((performance.now() - started) / 1000),
       machine,
       sizes,

@@ -43,7 +43,6 @@ export interface DeliveryResult {
 
 const IDLE_PAUSE_MS = 25;
 const EVENT_TYPE = "conversion.recorded";
-const WORKER_CONCURRENCY = 10;
 const PUBLISH_CONNECTIONS = 4;
 
 function eventData(sequence: number): Record<string, unknown> {
@@ -183,7 +182,7 @@ async function baselineSide(context: BenchContext, receiver: WebhookReceiver): P
   const databaseUrl = await context.server.createDatabase("delivery_baseline");
   const worker = spawnNode("baseline delivery worker", "bench/baseline/delivery-worker.js", {
     DATABASE_URL: databaseUrl,
-    WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
+    WORKER_CONCURRENCY: String(context.workerConcurrency),
     BENCH_WEBHOOK_SECRET: secret,
   });
   context.defer(async () => void (await worker.stop()));

@@ -4,7 +4,7 @@ import type { BenchContext } from "../context";
 import { requireOperations } from "../context";
 import { createPostbackTenant, type PostbackTenant } from "../hub-setup";
 import { IngestLedger, postbackTarget, settle } from "../ingest-ledger";
-import { paced, saturate, type LoadResult } from "../load";
+import { paced, saturate, type LoadResult, type LoadTarget } from "../load";
 import { watchPeakRss, type PeakRss } from "../memory";
 import { postbackSource, type PostbackSource } from "../postback-source";
 import { perSecond, ratio, summarizeLatencies, type LatencySummary } from "../stats";
@@ -33,7 +33,10 @@ export interface PacedFigures extends Omit<LoadFigures, "connections"> {
 
 export interface IngestSide {
   saturation: LoadFigures;
+  /** At the fixed offered rate of the targets (1 000/s). */
   paced: PacedFigures;
+  /** At half of this side's own saturation throughput. */
+  pacedAtHalf: PacedFigures;
   outcomes: Record<string, number>;
   stored: number;
   distinctIds: number;
@@ -118,21 +121,29 @@ function checkLedger(context: BenchContext, label: string, ledger: IngestLedger,
     `${ledger.count("accepted")} accepted, ${ledger.sentIds.size} distinct ids`);
 }
 
+async function pacedFigures(context: BenchContext, target: LoadTarget, ratePerSecond: number): Promise<PacedFigures> {
+  const { pacedSeconds } = context.sizes.ingest;
+  const run = await paced(target, ratePerSecond, pacedSeconds);
+  const { connections: _connections, ...rest } = figures(run, 0, pacedSeconds);
+  // Each staggered instance offers its share for pacedSeconds; the wall clock also spans the stagger.
+  return { ...rest, acceptedPerSecond: Math.round(run.ok2xx / pacedSeconds), offeredPerSecond: run.offeredPerSecond };
+}
+
 async function measureIngestSide(
   context: BenchContext,
   url: string,
   source: PostbackSource,
   ledger: IngestLedger,
-): Promise<{ saturation: LoadFigures; paced: PacedFigures }> {
+): Promise<{ saturation: LoadFigures; paced: PacedFigures; pacedAtHalf: PacedFigures }> {
   const { ingest } = context.sizes;
   const target = postbackTarget(url, source, ledger);
   if (ingest.warmupSeconds > 0) await saturate(target, ingest.connections, ingest.warmupSeconds);
   const saturation = figures(await saturate(target, ingest.connections, ingest.saturationSeconds), ingest.connections, ingest.saturationSeconds);
-  const pacedRun = await paced(target, ingest.pacedRatePerSecond, ingest.pacedSeconds);
-  const { connections: _connections, ...pacedFigures } = figures(pacedRun, 0, ingest.pacedSeconds);
-  // Each staggered instance offers its share for pacedSeconds; the wall clock also spans the stagger.
-  const answeredPerSecond = Math.round(pacedRun.ok2xx / ingest.pacedSeconds);
-  return { saturation, paced: { ...pacedFigures, acceptedPerSecond: answeredPerSecond, offeredPerSecond: pacedRun.offeredPerSecond } };
+  const pacedRun = await pacedFigures(context, target, ingest.pacedRatePerSecond);
+  // The latency at a load this side can carry: half its own saturation throughput.
+  const halfRate = Math.max(10, Math.round(saturation.acceptedPerSecond / 20) * 10);
+  const pacedAtHalf = await pacedFigures(context, target, halfRate);
+  return { saturation, paced: pacedRun, pacedAtHalf };
 }
 
 export async function runIngest(context: BenchContext): Promise<IngestResult> {
