@@ -1,4 +1,5 @@
 import type { CheckResult } from "./context";
+import { ratio } from "./stats";
 import type { MachineDescription } from "./machine";
 import type { DeliveryResult } from "./scenarios/delivery";
 import type { IngestResult, StormResult } from "./scenarios/ingest";
@@ -92,6 +93,8 @@ function figureRows(report: BenchReport): string[][] {
   if (ingest) {
     rows.push([`1 ingest: accepted/s, saturation (${ingest.hub.saturation.connections} connections)`,
       fmt(ingest.hub.saturation.acceptedPerSecond), fmt(ingest.baseline.saturation.acceptedPerSecond), fmt(ingest.saturationRatio, 2)]);
+    rows.push(["1 ingest: server process CPU ms per postback, saturation", fmt(ingest.hub.saturation.cpuMsPerRequest, 2),
+      fmt(ingest.baseline.saturation.cpuMsPerRequest, 2), fmt(ratio(ingest.baseline.saturation.cpuMsPerRequest, ingest.hub.saturation.cpuMsPerRequest), 2)]);
     rows.push(["1 ingest: latency p50 / p99 ms, saturation", pair(ingest.hub.saturation.latency.p50Ms, ingest.hub.saturation.latency.p99Ms),
       pair(ingest.baseline.saturation.latency.p50Ms, ingest.baseline.saturation.latency.p99Ms), ""]);
     rows.push([`1 ingest: latency p50 / p99 ms at ${fmt(ingest.hub.paced.offeredPerSecond)}/s offered`,
@@ -110,6 +113,8 @@ function figureRows(report: BenchReport): string[][] {
   if (delivery) {
     rows.push([`3 delivery: deliveries/s (${fmt(delivery.hub.events)} events)`, fmt(delivery.hub.deliveriesPerSecond),
       fmt(delivery.baseline.deliveriesPerSecond), fmt(delivery.deliveriesRatio, 2)]);
+    rows.push(["3 delivery: delivering process CPU ms per delivery", fmt(delivery.hub.cpuMsPerDelivery, 2), fmt(delivery.baseline.cpuMsPerDelivery, 2),
+      fmt(ratio(delivery.baseline.cpuMsPerDelivery, delivery.hub.cpuMsPerDelivery), 2)]);
     rows.push(["3 delivery: event → first attempt p50 / p99 ms, idle", pair(delivery.hub.idleLatency.p50Ms, delivery.hub.idleLatency.p99Ms),
       pair(delivery.baseline.idleLatency.p50Ms, delivery.baseline.idleLatency.p99Ms), ""]);
     rows.push(["3 delivery: event → first attempt p50 / p99 s, backlog",

@@ -8,7 +8,7 @@ import { BASELINE_DELIVERY_TASK, type BaselinePostPayload } from "../baseline/co
 import { spawnNode } from "../child";
 import { requireOperations, type BenchContext } from "../context";
 import { createWebhookEndpoint } from "../hub-setup";
-import { watchPeakRss, type PeakRss } from "../memory";
+import { cpuPerOperation, processCpuMs, watchPeakRss, type PeakRss } from "../proc";
 import { WebhookReceiver, type ReceivedRequest } from "../receiver";
 import { perSecond, ratio, summarizeLatencies, type LatencySummary } from "../stats";
 
@@ -28,6 +28,8 @@ export interface DeliverySide {
   extraRequests: number;
   idleLatency: LatencySummary;
   backlogLatency: LatencySummary;
+  /** CPU time (user + system) of the delivering process per delivery of the backlog, in ms. */
+  cpuMsPerDelivery: number | null;
 }
 
 export interface DeliveryResult {
@@ -67,7 +69,14 @@ function drainDeadlineMs(events: number): number {
   return 60_000 + (events / 50) * 1000;
 }
 
-function backlogFigures(receiver: WebhookReceiver, ids: string[], committedAt: number, idleLatency: LatencySummary, requestsBefore: number): DeliverySide {
+function backlogFigures(
+  receiver: WebhookReceiver,
+  ids: string[],
+  committedAt: number,
+  idleLatency: LatencySummary,
+  requestsBefore: number,
+  cpuMsPerDelivery: number | null,
+): DeliverySide {
   const latencies = ids.map((id) => receiver.firstArrival.get(id)! - committedAt);
   const lastArrival = Math.max(...latencies);
   return {
@@ -77,6 +86,7 @@ function backlogFigures(receiver: WebhookReceiver, ids: string[], committedAt: n
     extraRequests: receiver.requests - requestsBefore - ids.length,
     idleLatency,
     backlogLatency: summarizeLatencies(latencies),
+    cpuMsPerDelivery,
   };
 }
 
@@ -152,10 +162,13 @@ async function hubSide(context: BenchContext, receiver: WebhookReceiver): Promis
   const requestsBefore = receiver.requests;
   const ids: string[] = [];
   const publishStarted = performance.now();
+  // The hub's worker has nothing to do until the backlog commits: its CPU from here is the delivering.
+  const cpuBefore = processCpuMs(hub.process.pid);
   const committedAt = await publishBacklog(orm, sizes.delivery.events, () => eventData(sequence++), ids);
   const publishSeconds = Number(((committedAt - publishStarted) / 1000).toFixed(2));
   await receiver.distinct(idle.length + ids.length, drainDeadlineMs(ids.length));
-  const figures = backlogFigures(receiver, ids, committedAt, summarizeLatencies(idle), requestsBefore);
+  const cpuAfter = processCpuMs(hub.process.pid);
+  const figures = backlogFigures(receiver, ids, committedAt, summarizeLatencies(idle), requestsBefore, cpuPerOperation(cpuBefore, cpuAfter, ids.length));
 
   const expected = idle.length + ids.length;
   let recorded = 0;
@@ -207,6 +220,7 @@ async function baselineSide(context: BenchContext, receiver: WebhookReceiver): P
   context.progress(`delivery: baseline, ${sizes.delivery.events} jobs in one statement`);
   const requestsBefore = receiver.requests;
   const ids = Array.from({ length: sizes.delivery.events }, (_, i) => `msg_${run}_${i}`);
+  const cpuBefore = processCpuMs(worker.pid);
   // One add_jobs call, as the hub's outbox enqueues a batch: the window starts at its commit.
   await pool.query(
     `select graphile_worker.add_jobs(array(
@@ -219,7 +233,8 @@ async function baselineSide(context: BenchContext, receiver: WebhookReceiver): P
   await receiver.distinct(idle.length + ids.length, drainDeadlineMs(ids.length));
   context.check("delivery (baseline): every job arrived", receiver.firstArrival.size >= idle.length + ids.length,
     `${receiver.firstArrival.size} of ${idle.length + ids.length}`);
-  const figures = backlogFigures(receiver, ids, committedAt, summarizeLatencies(idle), requestsBefore);
+  const figures = backlogFigures(receiver, ids, committedAt, summarizeLatencies(idle), requestsBefore,
+    cpuPerOperation(cpuBefore, processCpuMs(worker.pid), ids.length));
   await worker.stop();
   return figures;
 }

@@ -5,7 +5,7 @@ import { requireOperations } from "../context";
 import { createPostbackTenant, type PostbackTenant } from "../hub-setup";
 import { IngestLedger, postbackTarget, settle } from "../ingest-ledger";
 import { paced, saturate, type LoadResult, type LoadTarget } from "../load";
-import { watchPeakRss, type PeakRss } from "../memory";
+import { cpuPerOperation, processCpuMs, watchPeakRss, type PeakRss } from "../proc";
 import { postbackSource, type PostbackSource } from "../postback-source";
 import { perSecond, ratio, summarizeLatencies, type LatencySummary } from "../stats";
 
@@ -25,6 +25,8 @@ export interface LoadFigures {
   errors: number;
   statusCounts: Record<string, number>;
   latency: LatencySummary;
+  /** CPU time (user + system) of the server process per 2xx answer in this run, in ms. */
+  cpuMsPerRequest: number | null;
 }
 
 export interface PacedFigures extends Omit<LoadFigures, "connections"> {
@@ -65,7 +67,7 @@ export interface StormResult {
 
 const INBOUND_OPERATIONS = ["createOperator", "createApiKey", "createAffiliate", "createCampaign"];
 
-function figures(result: LoadResult, connections: number, seconds: number): LoadFigures {
+function figures(result: LoadResult, connections: number, seconds: number, cpuMsPerRequest: number | null = null): LoadFigures {
   return {
     connections,
     seconds,
@@ -75,19 +77,27 @@ function figures(result: LoadResult, connections: number, seconds: number): Load
     errors: result.errors + result.timeouts,
     statusCounts: result.statusCounts,
     latency: summarizeLatencies(result.latenciesMs),
+    cpuMsPerRequest,
   };
+}
+
+/** A saturation run with the server process's CPU time per answered request. */
+async function saturationFigures(target: LoadTarget, serverPid: number, connections: number, seconds: number): Promise<LoadFigures> {
+  const cpuBefore = processCpuMs(serverPid);
+  const result = await saturate(target, connections, seconds);
+  return figures(result, connections, seconds, cpuPerOperation(cpuBefore, processCpuMs(serverPid), result.ok2xx));
 }
 
 const runId = () => randomBytes(4).toString("hex");
 
 /** Starts the baseline server on its own database; stopped with the returned function. */
-async function startBaselineServer(context: BenchContext): Promise<{ url: string; databaseUrl: string; stop: () => Promise<void> }> {
+async function startBaselineServer(context: BenchContext): Promise<{ url: string; databaseUrl: string; pid: number; stop: () => Promise<void> }> {
   const databaseUrl = await context.server.createDatabase("ingest_baseline");
   const child = spawnNode("baseline ingest server", "bench/baseline/ingest-server.js", { DATABASE_URL: databaseUrl, POOL_SIZE: "10" });
   const stop = async () => void (await child.stop());
   context.defer(stop);
   const line = await child.waitForJsonLine((entry) => entry.msg === "baseline listening", 30_000, "listening line");
-  return { url: `http://127.0.0.1:${Number(line.port)}`, databaseUrl, stop };
+  return { url: `http://127.0.0.1:${Number(line.port)}`, databaseUrl, pid: child.pid, stop };
 }
 
 async function countBaseline(databaseUrl: string, prefix: string): Promise<number> {
@@ -131,6 +141,7 @@ async function pacedFigures(context: BenchContext, target: LoadTarget, ratePerSe
 
 async function measureIngestSide(
   context: BenchContext,
+  serverPid: number,
   url: string,
   source: PostbackSource,
   ledger: IngestLedger,
@@ -138,7 +149,7 @@ async function measureIngestSide(
   const { ingest } = context.sizes;
   const target = postbackTarget(url, source, ledger);
   if (ingest.warmupSeconds > 0) await saturate(target, ingest.connections, ingest.warmupSeconds);
-  const saturation = figures(await saturate(target, ingest.connections, ingest.saturationSeconds), ingest.connections, ingest.saturationSeconds);
+  const saturation = await saturationFigures(target, serverPid, ingest.connections, ingest.saturationSeconds);
   const pacedRun = await pacedFigures(context, target, ingest.pacedRatePerSecond);
   // The latency at a load this side can carry: half its own saturation throughput.
   const halfRate = Math.max(10, Math.round(saturation.acceptedPerSecond / 20) * 10);
@@ -155,7 +166,7 @@ export async function runIngest(context: BenchContext): Promise<IngestResult> {
   const hubLedger = new IngestLedger();
   const hubSource = postbackSource({ apiKey: tenant.apiKey, secret: tenant.postbackSecret, idPrefix: `ing-${runId()}`, clickIds: tenant.clickIds });
   const memory = watchPeakRss(hub.process.pid);
-  const hubRuns = await measureIngestSide(context, hub.baseUrl, hubSource, hubLedger);
+  const hubRuns = await measureIngestSide(context, hub.process.pid, hub.baseUrl, hubSource, hubLedger);
   const peakRss = memory.stop();
   await settle(hub.baseUrl, hubSource, hubLedger);
   const hubCounts = await countHub(context, tenant.operatorId);
@@ -168,7 +179,7 @@ export async function runIngest(context: BenchContext): Promise<IngestResult> {
   const baselineLedger = new IngestLedger();
   const baselinePrefix = `ing-${runId()}`;
   const baselineSource = postbackSource({ apiKey: "-", secret: "-", idPrefix: baselinePrefix, clickIds: tenant.clickIds });
-  const baselineRuns = await measureIngestSide(context, baseline.url, baselineSource, baselineLedger);
+  const baselineRuns = await measureIngestSide(context, baseline.pid, baseline.url, baselineSource, baselineLedger);
   await settle(baseline.url, baselineSource, baselineLedger);
   const baselineStored = await countBaseline(baseline.databaseUrl, baselinePrefix);
   checkLedger(context, "ingest (baseline)", baselineLedger, baselineStored);
@@ -183,13 +194,14 @@ export async function runIngest(context: BenchContext): Promise<IngestResult> {
 
 async function stormSide(
   context: BenchContext,
+  serverPid: number,
   url: string,
   source: PostbackSource,
   ledger: IngestLedger,
 ): Promise<{ saturation: LoadFigures; requests: number; distinctIds: number; duplicateShare: number }> {
   const { connections } = context.sizes.ingest;
   const { seconds } = context.sizes.storm;
-  const saturation = figures(await saturate(postbackTarget(url, source, ledger), connections, seconds), connections, seconds);
+  const saturation = await saturationFigures(postbackTarget(url, source, ledger), serverPid, connections, seconds);
   const requests = source.requestsMade;
   const distinctIds = ledger.sentIds.size;
   return { saturation, requests, distinctIds, duplicateShare: Number((1 - distinctIds / Math.max(1, requests)).toFixed(3)) };
@@ -207,7 +219,7 @@ export async function runDuplicateStorm(context: BenchContext): Promise<StormRes
     apiKey: tenant.apiKey, secret: tenant.postbackSecret, idPrefix: `dup-${runId()}`, clickIds: tenant.clickIds, duplicates: true,
   });
   const memory = watchPeakRss(hub.process.pid);
-  const hubRun = await stormSide(context, hub.baseUrl, hubSource, hubLedger);
+  const hubRun = await stormSide(context, hub.process.pid, hub.baseUrl, hubSource, hubLedger);
   const peakRss = memory.stop();
   await settle(hub.baseUrl, hubSource, hubLedger);
   const hubCounts = await countHub(context, tenant.operatorId);
@@ -222,7 +234,7 @@ export async function runDuplicateStorm(context: BenchContext): Promise<StormRes
   const baselineLedger = new IngestLedger();
   const baselinePrefix = `dup-${runId()}`;
   const baselineSource = postbackSource({ apiKey: "-", secret: "-", idPrefix: baselinePrefix, clickIds: tenant.clickIds, duplicates: true });
-  const baselineRun = await stormSide(context, baseline.url, baselineSource, baselineLedger);
+  const baselineRun = await stormSide(context, baseline.pid, baseline.url, baselineSource, baselineLedger);
   await settle(baseline.url, baselineSource, baselineLedger);
   const baselineStored = await countBaseline(baseline.databaseUrl, baselinePrefix);
   checkLedger(context, "duplicate storm (baseline)", baselineLedger, baselineStored);

@@ -1,6 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 
 /**
+ * What /proc says about the processes under test (Linux).
+ *
  * Peak resident memory of another process, from /proc (Linux). The kernel keeps the
  * peak (VmHWM); writing 5 to clear_refs resets it, so each phase gets its own peak.
  * Where that is not allowed, a 100 ms sampler of VmRSS stands in (it can miss a
@@ -58,4 +61,35 @@ export function watchPeakRss(pid: number): PeakRssWatch {
 export function currentRssMb(pid: number): number | null {
   const kb = statusKb(pid, "VmRSS");
   return kb === null ? null : Math.round(kb / 1024);
+}
+
+function clockTicksPerSecond(): number {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU time (user + system) another process has used so far, in ms, from /proc/<pid>/stat.
+ * Divided by the work done in a window it gives CPU per operation: a figure that, unlike
+ * throughput, hardly moves when other work competes for the cores.
+ */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    ticksPerSecond ??= clockTicksPerSecond();
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU ms per operation between two readings, or null where /proc is not readable. */
+export function cpuPerOperation(before: number | null, after: number | null, operations: number): number | null {
+  if (before === null || after === null || operations <= 0) return null;
+  return Number(((after - before) / operations).toFixed(3));
 }
