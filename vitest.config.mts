@@ -5,7 +5,7 @@ export default defineConfig({
   // one too and graphql refuses objects "from another module or realm".
   resolve: { alias: { graphql: "graphql/index.js" } },
   test: {
-    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "src/**/*.test.ts", "bench/**/*.test.ts"],
     globalSetup: ["test/helpers/global-setup.ts"],
     setupFiles: ["reflect-metadata"],
     pool: "forks",

@@ -3,7 +3,7 @@ import { ForbiddenError, UnauthenticatedError, type HubError } from "../common/e
 import { newId } from "../common/ids";
 import type { ApiKeyRole } from "./api-key.entity";
 import type { ClientIpResolver } from "./client-ip";
-import { ipAllowed } from "./ip-allowlist";
+import { AllowlistChecker } from "./ip-allowlist";
 import { lookupActiveKey, viewerOfRecord, type KeyRecord } from "./key-store";
 import type { RateLimits } from "./rate-limit";
 import type { UsageRecorder } from "./usage-recorder";
@@ -50,6 +50,8 @@ export function newAccessState(clientIp: string): AccessState {
  * from an allowed address (403 IP_NOT_ALLOWED), and is within its budget (429).
  */
 export class AccessGate {
+  private readonly allowlists = new AllowlistChecker();
+
   constructor(
     private readonly pool: pg.Pool,
     readonly rateLimits: RateLimits,
@@ -64,7 +66,7 @@ export class AccessGate {
     state.key = key;
     state.viewer = viewerOfRecord(key);
     this.recorder.touchKey(key.id, new Date());
-    if (!ipAllowed(state.clientIp, key.allowedIps)) {
+    if (!this.allowlists.allowed(state.clientIp, key.allowedIps)) {
       throw new ForbiddenError(`This API key may not be used from ${state.clientIp}`, "IP_NOT_ALLOWED");
     }
     if (roles && !roles.includes(key.role)) {

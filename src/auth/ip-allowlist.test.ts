@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ClientIpResolver } from "./client-ip";
-import { ipAllowed, normalizeCidr } from "./ip-allowlist";
+import { AllowlistChecker, ipAllowed, normalizeCidr, parseAddress } from "./ip-allowlist";
 
 describe("normalizeCidr", () => {
   it("accepts IPv4 and IPv6 CIDRs and bare addresses", () => {
@@ -31,6 +31,32 @@ describe("ipAllowed", () => {
     expect(ipAllowed("2001:db8:1:ffff::1", list)).toBe(true);
     expect(ipAllowed("2001:db8:2::1", list)).toBe(false);
     expect(ipAllowed("not-an-ip", list)).toBe(false);
+  });
+});
+
+describe("parseAddress", () => {
+  it("takes strict IPv4 and IPv6 forms only, IPv4-mapped as IPv4", () => {
+    expect(parseAddress("203.0.113.9")?.toString()).toBe("203.0.113.9");
+    expect(parseAddress(" ::ffff:203.0.113.9 ")?.toString()).toBe("203.0.113.9");
+    expect(parseAddress("2001:db8::1")?.kind()).toBe("ipv6");
+    for (const legacy of ["10.1", "010.0.0.1", "0x7f.0.0.1", "4294967295", "", "example.com"]) {
+      expect(parseAddress(legacy), legacy).toBeUndefined();
+    }
+  });
+});
+
+describe("AllowlistChecker", () => {
+  it("decides as ipAllowed does, with each list parsed once", () => {
+    const checker = new AllowlistChecker(2);
+    const lists = [[], ["203.0.113.0/24", "2001:db8:1::/48"], ["127.0.0.1", "::1/128"], ["not a cidr"]];
+    const addresses = ["203.0.113.99", "::ffff:203.0.113.99", "203.0.114.1", "2001:db8:1:ffff::1", "127.0.0.1", "::1", "not-an-ip"];
+    for (let round = 0; round < 2; round++) {
+      for (const list of lists) {
+        for (const address of addresses) {
+          expect(checker.allowed(address, list), `${address} in ${list.join(",")}`).toBe(ipAllowed(address, list));
+        }
+      }
+    }
   });
 });
 

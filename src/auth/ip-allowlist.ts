@@ -6,10 +6,10 @@ export type ParsedCidr = [Address, number];
 /** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, how dual-stack sockets report IPv4) is its IPv4 self. */
 export function parseAddress(text: string): Address | undefined {
   const trimmed = text.trim();
-  if (!ipaddr.isValid(trimmed)) return undefined;
-  // ipaddr.isValid also admits legacy forms such as "10.1" or octal; only strict forms count.
-  if (!ipaddr.IPv4.isValidFourPartDecimal(trimmed) && !ipaddr.IPv6.isValid(trimmed)) return undefined;
-  return ipaddr.process(trimmed);
+  // Only strict forms count: ipaddr.isValid would also admit legacy ones such as "10.1" or octal.
+  if (ipaddr.IPv4.isValidFourPartDecimal(trimmed)) return ipaddr.IPv4.parse(trimmed);
+  if (ipaddr.IPv6.isValid(trimmed)) return ipaddr.process(trimmed);
+  return undefined;
 }
 
 /**
@@ -37,6 +37,15 @@ export function inRanges(address: Address, ranges: readonly ParsedCidr[]): boole
   return ranges.some(([network, bits]) => network.kind() === address.kind() && address.match(network, bits));
 }
 
+function parseAllowlist(allowlist: readonly string[]): ParsedCidr[] {
+  const ranges: ParsedCidr[] = [];
+  for (const entry of allowlist) {
+    const normalized = normalizeCidr(entry);
+    if (normalized) ranges.push(parseCidr(normalized));
+  }
+  return ranges;
+}
+
 /**
  * A key's allowlist: empty admits every address; otherwise the client address must parse
  * and fall in one of the ranges. Unparsable addresses are refused, never admitted.
@@ -44,11 +53,33 @@ export function inRanges(address: Address, ranges: readonly ParsedCidr[]): boole
 export function ipAllowed(clientIp: string, allowlist: readonly string[]): boolean {
   if (allowlist.length === 0) return true;
   const address = parseAddress(clientIp);
-  if (!address) return false;
-  const ranges: ParsedCidr[] = [];
-  for (const entry of allowlist) {
-    const normalized = normalizeCidr(entry);
-    if (normalized) ranges.push(parseCidr(normalized));
+  return address !== undefined && inRanges(address, parseAllowlist(allowlist));
+}
+
+/**
+ * `ipAllowed` for the request path: each distinct allowlist is parsed once, not on every
+ * request (re-parsing a key's CIDRs per request was a visible share of the postback
+ * profile). Bounded, so a hub with very many keys cannot grow it without limit.
+ */
+export class AllowlistChecker {
+  private readonly parsed = new Map<string, ParsedCidr[]>();
+
+  constructor(private readonly maxCached = 10_000) {}
+
+  allowed(clientIp: string, allowlist: readonly string[]): boolean {
+    if (allowlist.length === 0) return true;
+    const address = parseAddress(clientIp);
+    return address !== undefined && inRanges(address, this.ranges(allowlist));
   }
-  return inRanges(address, ranges);
+
+  private ranges(allowlist: readonly string[]): ParsedCidr[] {
+    const cacheKey = allowlist.join(" ");
+    let ranges = this.parsed.get(cacheKey);
+    if (ranges === undefined) {
+      ranges = parseAllowlist(allowlist);
+      if (this.parsed.size >= this.maxCached) this.parsed.clear();
+      this.parsed.set(cacheKey, ranges);
+    }
+    return ranges;
+  }
 }

@@ -7,9 +7,22 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * graphile-worker reports every successful job at info level, with the whole job row as
+ * metadata: one serialised line per webhook delivery, at the delivery rate. Features log
+ * their own outcomes, so those lines go to debug; failures keep their level.
+ */
+export function isJobSuccessReport(level: string, meta: unknown): boolean {
+  return level === "info" && typeof meta === "object" && meta !== null && (meta as { success?: unknown }).success === true;
+}
+
 function workerLogger(hub: Hub): WorkerLogger {
   const log = hub.log.child({ component: "worker" });
   return new WorkerLogger((scope) => (level, message, meta) => {
+    if (isJobSuccessReport(level, meta)) {
+      if (log.isLevelEnabled("debug")) log.debug({ ...scope, ...meta }, message);
+      return;
+    }
     const fields = { ...scope, ...meta };
     if (level === "error") log.error(fields, message);
     else if (level === "warning") log.warn(fields, message);
