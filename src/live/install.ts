@@ -6,6 +6,11 @@ import { queueDepthSample } from "../webhooks/delivery-live";
 import { LiveListener, type ListenerMetrics } from "./live-listener";
 import { StateSampler, type LiveSample } from "./state-sampler";
 
+/** With the pid, so one process's listener can be told apart (and found) in pg_stat_activity. */
+export function liveListenerApplicationName(role: string, pid: number): string {
+  return `affiliate-hub:${role}:live:${pid}`;
+}
+
 export interface LiveHandle {
   /** The LISTEN connection (api roles only). */
   readonly listener: LiveListener | undefined;
@@ -42,8 +47,7 @@ export async function installLive(hub: Hub, databaseUrl: string, readiness: Read
   if (hub.config.runsApi) {
     const started = new LiveListener({
       url: databaseUrl,
-      // With the pid, so one process's listener can be told apart (and found) in pg_stat_activity.
-      applicationName: `affiliate-hub:${hub.config.role}:live:${process.pid}`,
+      applicationName: liveListenerApplicationName(hub.config.role, process.pid),
       pubSub: hub.pubSub,
       log: hub.log,
       metrics: listenerMetrics(hub),

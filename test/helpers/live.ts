@@ -1,6 +1,9 @@
 import type { Socket } from "node:net";
 import type { Client } from "graphql-ws";
 import WebSocket from "ws";
+import { liveListenerApplicationName } from "../../src/live/install";
+import type { TestDatabase } from "./database";
+import type { HubProcess } from "./hub-process";
 import { waitFor } from "./wait-for";
 
 export interface CloseInfo {
@@ -77,4 +80,13 @@ export function metricValue(text: string, sample: string): number {
 
 export async function disposeAll(clients: Client[]): Promise<void> {
   await Promise.all(clients.map((client) => client.dispose()));
+}
+
+/** The Postgres backend pid of an api process's live listener, if it is connected. */
+export async function liveListenerPid(db: TestDatabase, hub: HubProcess): Promise<number | undefined> {
+  const { rows } = await db.query<{ pid: number }>(
+    "select pid from pg_stat_activity where datname = current_database() and application_name = $1",
+    [liveListenerApplicationName("api", hub.child.pid!)],
+  );
+  return rows[0]?.pid;
 }

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers/database";
 import { graphqlOk, subscribe, wsClient } from "../helpers/graphql";
 import { generateAdminKey, TEST_ENCRYPTION_KEY } from "../helpers/hub";
 import { spawnHub, waitUntilListening, type HubProcess } from "../helpers/hub-process";
-import { closeEventOf, disposeAll } from "../helpers/live";
+import { closeEventOf, disposeAll, liveListenerPid } from "../helpers/live";
 import { waitFor } from "../helpers/wait-for";
 import {
   JobQueueChangedDocument,
@@ -80,13 +80,6 @@ function echoOf(sub: Subscription, probeId: string): Echo["liveProbes"] {
   return sub.events.find((event) => event.data?.liveProbes.probeId === probeId)!.data!.liveProbes;
 }
 
-async function listenerBackendPid(process: HubProcess): Promise<number | undefined> {
-  const { rows } = await db.query<{ pid: number }>(
-    "select pid from pg_stat_activity where datname = current_database() and application_name = $1",
-    [`affiliate-hub:api:live:${process.child.pid}`],
-  );
-  return rows[0]?.pid;
-}
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -185,7 +178,7 @@ describe("live events across processes", () => {
     const counts = subscribers.map((sub) => sub.events.length);
     const due = 0;
 
-    const pid = await waitFor(() => listenerBackendPid(apiA), { what: "api A's listener backend" });
+    const pid = await waitFor(() => liveListenerPid(db, apiA), { what: "api A's listener backend" });
     await db.query("select pg_terminate_backend($1)", [pid]);
 
     // Nothing changed, yet each subscriber gets the state again: the reconnect may have
@@ -195,7 +188,7 @@ describe("live events across processes", () => {
       expect(sub.events).toHaveLength(counts[i]! + 1);
       expect(idle(sub.events.at(-1)!)).toBe(true);
     }
-    const newPid = await waitFor(() => listenerBackendPid(apiA), { what: "the new listener backend" });
+    const newPid = await waitFor(() => liveListenerPid(db, apiA), { what: "the new listener backend" });
     expect(newPid).not.toBe(pid);
 
     // And it listens again: the next change arrives.

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers/database";
 import { graphqlOk, subscribe, wsClient } from "../helpers/graphql";
 import { generateAdminKey, TEST_ENCRYPTION_KEY } from "../helpers/hub";
 import { spawnHub, waitUntilListening, type HubProcess } from "../helpers/hub-process";
-import { disposeAll } from "../helpers/live";
+import { disposeAll, liveListenerPid } from "../helpers/live";
 import { waitFor } from "../helpers/wait-for";
 import { WebhookReceiver } from "../helpers/webhook-receiver";
 import {
@@ -101,13 +101,6 @@ function codesOf(sub: { events: Array<{ errors?: unknown }> }): string[] {
   return sub.events.flatMap((event) => ((event.errors as Array<{ extensions?: { code?: string } }> | undefined) ?? []).map((e) => e.extensions?.code ?? "?"));
 }
 
-async function listenerBackendPid(process: HubProcess): Promise<number | undefined> {
-  const { rows } = await db.query<{ pid: number }>(
-    "select pid from pg_stat_activity where datname = current_database() and application_name = $1",
-    [`affiliate-hub:api:live:${process.child.pid}`],
-  );
-  return rows[0]?.pid;
-}
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -270,7 +263,7 @@ describe("queueDepthChanged", () => {
       what: "a quiet delivery queue",
     });
     const counts = subscribers.map((sub) => sub.events.length);
-    const pid = await waitFor(() => listenerBackendPid(apiA), { what: "api A's listener backend" });
+    const pid = await waitFor(() => liveListenerPid(db, apiA), { what: "api A's listener backend" });
     await db.query("select pg_terminate_backend($1)", [pid]);
 
     await Promise.all(subscribers.map((sub, i) => sub.waitFor((events) => events.length > counts[i]!, 30_000)));
@@ -278,7 +271,7 @@ describe("queueDepthChanged", () => {
       const fresh = sub.events.at(-1)!.data!.queueDepthChanged;
       expect(new Date(fresh.sampledAt).getTime()).toBeGreaterThan(new Date(sub.events[counts[i]! - 1]!.data!.queueDepthChanged.sampledAt).getTime());
     }
-    const newPid = await waitFor(() => listenerBackendPid(apiA), { what: "the new listener backend" });
+    const newPid = await waitFor(() => liveListenerPid(db, apiA), { what: "the new listener backend" });
     expect(newPid).not.toBe(pid);
     await disposeAll(clients.splice(0));
   });
