@@ -3,9 +3,9 @@ import type pg from "pg";
 import type { Registry } from "prom-client";
 import type { HubConfig } from "./config";
 import type { Logger } from "./common/logger";
-import type { Viewer } from "./auth/viewer";
 import type { LocalPubSub } from "./live/local-pubsub";
 import type { SecretBox } from "./common/secret-box";
+import { type Viewer } from "./common/viewer";
 
 /** The long-lived parts of one hub process, handed to routes, resolvers and tasks. */
 export interface Hub {

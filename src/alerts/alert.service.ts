@@ -1,13 +1,13 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { ForbiddenError, NotFoundError } from "../common/errors";
+import { NotFoundError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { RequestContext } from "../context";
-import { isAdmin, type Viewer } from "../auth/viewer";
 import { notifyLive } from "../live/notify";
 import type { AlertChange } from "../live/topics";
 import { publishEvent } from "../webhooks/publish";
 import { toDate } from "../webhooks/sql-values";
 import { Alert, AlertKind, AlertSeverity } from "./alert.entity";
+import { scopeColumns, scopeOf } from "../common/tenant-scope";
 
 export interface AlertSpec {
   kind: AlertKind;
@@ -111,25 +111,15 @@ async function announce(em: EntityManager, row: Pick<AlertRow, "id" | "operator_
   await notifyLive(em, "alert.raised", { alertId: row.id, operatorId: row.operator_id, affiliateId: row.affiliate_id, state });
 }
 
-function alertScope(viewer: Viewer): { operatorId?: string; affiliateId?: string } | "all" {
-  if (isAdmin(viewer)) return "all";
-  if (viewer.kind !== "key") throw new ForbiddenError();
-  if (viewer.operatorId) return { operatorId: viewer.operatorId };
-  if (viewer.affiliateId) return { affiliateId: viewer.affiliateId };
-  throw new ForbiddenError("This key is not scoped to an operator or affiliate");
-}
-
 export async function listAlerts(ctx: RequestContext, filter: { active?: boolean | null; first?: number }): Promise<Alert[]> {
-  const scope = alertScope(ctx.viewer);
-  const where: Record<string, unknown> = scope === "all" ? {} : { ...scope };
+  const where: Record<string, unknown> = { ...scopeColumns(scopeOf(ctx.viewer)) };
   if (filter.active === true) where.resolvedAt = null;
   if (filter.active === false) where.resolvedAt = { $ne: null };
   return ctx.em.find(Alert, where, { orderBy: { createdAt: "desc", id: "desc" }, limit: filter.first ?? 100 });
 }
 
 export async function acknowledgeAlert(ctx: RequestContext, id: string): Promise<Alert> {
-  const scope = alertScope(ctx.viewer);
-  const alert = await ctx.em.findOne(Alert, scope === "all" ? { id } : { id, ...scope });
+  const alert = await ctx.em.findOne(Alert, { id, ...scopeColumns(scopeOf(ctx.viewer)) });
   if (!alert) throw new NotFoundError("Alert", id);
   if (!alert.acknowledgedAt) {
     alert.acknowledgedAt = new Date();

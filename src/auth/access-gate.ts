@@ -1,13 +1,12 @@
 import type pg from "pg";
 import { ForbiddenError, UnauthenticatedError, type HubError } from "../common/errors";
 import { newId } from "../common/ids";
-import type { ApiKeyRole } from "./api-key.entity";
 import type { ClientIpResolver } from "./client-ip";
 import { AllowlistChecker } from "./ip-allowlist";
 import { lookupActiveKey, viewerOfRecord, type KeyRecord } from "./key-store";
 import type { RateLimits } from "./rate-limit";
 import type { UsageRecorder } from "./usage-recorder";
-import { ANONYMOUS, type Viewer } from "./viewer";
+import { type ApiKeyRole, ANONYMOUS, type Viewer } from "../common/viewer";
 
 /** How a route is entered; routes declare it as `config: { access }`. */
 export type AccessPolicy =

@@ -2,12 +2,7 @@ import { Entity, Enum, ManyToOne, Property, Unique } from "@mikro-orm/core";
 import { Affiliate } from "../tenants/affiliate.entity";
 import { Operator } from "../tenants/operator.entity";
 import { BaseEntity } from "../db/base.entity";
-
-export enum ApiKeyRole {
-  ADMIN = "ADMIN",
-  OPERATOR = "OPERATOR",
-  AFFILIATE = "AFFILIATE",
-}
+import { ApiKeyRole } from "../common/viewer";
 
 @Entity({ tableName: "api_key" })
 export class ApiKey extends BaseEntity<"lastUsedAt" | "revokedAt" | "allowedIps" | "rateLimitPerMinute" | "operatorId" | "affiliateId"> {

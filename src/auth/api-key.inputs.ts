@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int } from "type-graphql";
-import { ApiKeyRole } from "./api-key.entity";
 import "./api-key.types";
+import { ApiKeyRole } from "../common/viewer";
 
 @InputType()
 export class CreateApiKeyInput {

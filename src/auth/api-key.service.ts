@@ -5,11 +5,11 @@ import { afterId, listSize } from "../common/pagination";
 import { Affiliate } from "../tenants/affiliate.entity";
 import { cleanName } from "../tenants/names";
 import { Operator } from "../tenants/operator.entity";
-import { ApiKey, ApiKeyRole } from "./api-key.entity";
+import { ApiKey } from "./api-key.entity";
 import { displayPrefix, generateApiKey, hashApiKey } from "./api-key-secret";
 import { normalizeCidr } from "./ip-allowlist";
-import { tenantScope } from "./tenant-scope";
-import type { Viewer } from "./viewer";
+import { ApiKeyRole, type Viewer } from "../common/viewer";
+import { scopeColumns, scopeOf } from "../common/tenant-scope";
 
 export const BOOTSTRAP_KEY_NAME = "bootstrap admin";
 
@@ -118,7 +118,7 @@ export async function revokeApiKey(em: EntityManager, id: string): Promise<ApiKe
 
 /** Admins see every key; operator and affiliate keys see their own tenant's keys. */
 export async function listApiKeys(em: EntityManager, viewer: Viewer, first?: number | null, after?: string | null): Promise<ApiKey[]> {
-  const scope = tenantScope(viewer);
+  const scope = scopeColumns(scopeOf(viewer));
   const cursor = afterId(after);
   return em.find(
     ApiKey,

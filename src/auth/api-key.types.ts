@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
-import { ApiKey, ApiKeyRole } from "./api-key.entity";
+import { ApiKey } from "./api-key.entity";
+import { ApiKeyRole } from "../common/viewer";
 
 registerEnumType(ApiKeyRole, { name: "ApiKeyRole", description: "ADMIN: everything. OPERATOR: one operator's data and postbacks. AFFILIATE: one affiliate's data." });
 

@@ -1,7 +1,6 @@
 import type pg from "pg";
-import { ApiKeyRole } from "./api-key.entity";
 import { hashApiKey } from "./api-key-secret";
-import type { Viewer } from "./viewer";
+import { ApiKeyRole, type Viewer } from "../common/viewer";
 
 /** What a request needs to know about its key, read in one indexed round trip. */
 export interface KeyRecord {

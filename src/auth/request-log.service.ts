@@ -5,8 +5,8 @@ import { decodeCursor, pageSize, toPage } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { namedSql, sqlRows } from "../db/sql";
 import { RequestLog } from "./request-log.entity";
-import { scopedFilter } from "./tenant-scope";
 import type { RequestLogFilter } from "./request-log.types";
+import { scopedFilter } from "../common/tenant-scope";
 
 /** Admins read every entry; an operator key its own operator's. Newest first. */
 export async function listRequestLog(ctx: RequestContext, filter: RequestLogFilter, first?: number | null, after?: string | null) {

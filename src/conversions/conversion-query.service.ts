@@ -3,14 +3,14 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from "../common/erro
 import { isId } from "../common/ids";
 import { decodeCursor, pageSize, toPage } from "../common/pagination";
 import type { RequestContext } from "../context";
-import { ApiKeyRole } from "../auth/api-key.entity";
-import { keyViewer, scopedFilter, tenantScope } from "../auth/tenant-scope";
 import { Operator } from "../tenants/operator.entity";
 import { parseConversionParameters, type KNOWN_PARAMETERS } from "./conversion-input";
 import { ConversionSource, type ConversionStatus } from "./conversion-status";
 import { Conversion } from "./conversion.entity";
 import { ConversionStatusChange } from "./conversion-status-change.entity";
 import { recordConversion, type RecordedConversion } from "./conversion.service";
+import { ApiKeyRole } from "../common/viewer";
+import { keyViewer, scopedFilter, scopeColumns, scopeOf } from "../common/tenant-scope";
 
 export interface ConversionFilterValues {
   operatorId?: string | null;
@@ -53,7 +53,7 @@ export async function listConversions(ctx: RequestContext, filter: ConversionFil
 
 /** One conversion within the viewer's tenant; another tenant's is NOT_FOUND (its existence is not revealed). */
 export async function findConversion(ctx: RequestContext, id: string): Promise<Conversion> {
-  const scope = tenantScope(ctx.viewer);
+  const scope = scopeColumns(scopeOf(ctx.viewer));
   if (!isId(id)) throw new NotFoundError("Conversion", id);
   const conversion = await ctx.em.findOne(Conversion, { id, ...(scope.operatorId ? { operatorId: scope.operatorId } : {}), ...(scope.affiliateId ? { affiliateId: scope.affiliateId } : {}) });
   if (!conversion) throw new NotFoundError("Conversion", id);

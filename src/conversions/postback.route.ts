@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AccessPolicy } from "../auth/access-gate";
-import { ApiKeyRole } from "../auth/api-key.entity";
 import { API_KEY_QUERY_PARAMETER } from "../auth/credentials";
 import { BadUserInputError, ForbiddenError, UnsupportedMediaTypeError } from "../common/errors";
 import type { Hub } from "../context";
@@ -17,6 +16,7 @@ import {
   TIMESTAMP_PARAMETER,
   verifyPostbackSignature,
 } from "./postback-signature";
+import { ApiKeyRole } from "../common/viewer";
 
 export const POSTBACK_PATH = "/postback";
 

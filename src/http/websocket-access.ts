@@ -3,10 +3,10 @@ import { GraphQLError, Kind, parse, type OperationDefinitionNode } from "graphql
 import { newAccessState, type AccessGate, type AccessState } from "../auth/access-gate";
 import { RateLimitedError, ServiceUnavailableError, toHubError } from "../common/errors";
 import type { Logger } from "../common/logger";
-import type { KeyViewer } from "../auth/tenant-scope";
 import { operationLabel } from "./graphql";
 import type { ConnectionAuthorization } from "./websocket-auth";
 import { WS_CLOSE } from "./websocket-auth";
+import { type KeyViewer } from "../common/viewer";
 
 /**
  * graphql-ws through the same access gate as REST and GraphQL over HTTP: the client

@@ -1,9 +1,9 @@
 import ipaddr from "ipaddr.js";
 import type { IncomingMessage } from "node:http";
 import { findActiveKey, viewerOf } from "../auth/api-key.service";
-import type { Viewer } from "../auth/viewer";
 import { HubError } from "../common/errors";
 import type { Hub } from "../context";
+import { type Viewer } from "../common/viewer";
 
 /**
  * Close codes of refused and ended graphql-ws connections. They mirror HTTP statuses the

@@ -5,7 +5,6 @@ import { CloseCode, handleProtocols, makeServer, type Server } from "graphql-ws"
 import { Counter, Gauge } from "prom-client";
 import WebSocket, { WebSocketServer } from "ws";
 import { ApiKey } from "../auth/api-key.entity";
-import { ANONYMOUS, type Viewer } from "../auth/viewer";
 import type { Logger } from "../common/logger";
 import { createRequestContext, type Hub } from "../context";
 import type { LiveConnection, LiveRequestContext } from "../live/live-connection";
@@ -15,6 +14,7 @@ import { MAX_BODY_BYTES } from "./server";
 import { authorizeConnection, closeReason, WS_CLOSE } from "./websocket-auth";
 import type { AccessGate } from "../auth/access-gate";
 import { admitConnection, admitOperation, type GatedConnection } from "./websocket-access";
+import { ANONYMOUS, type Viewer } from "../common/viewer";
 
 export { WS_CLOSE };
 

@@ -1,5 +1,4 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { isAdmin, type Viewer } from "../auth/viewer";
 import { newId } from "../common/ids";
 import type { Hub, RequestContext } from "../context";
 import { enqueueJob } from "../jobs/enqueue";
@@ -8,6 +7,7 @@ import { thisProcess } from "./process-info";
 import { tenantEvents } from "./subscriptions";
 import type { LiveProbeMessage, ProcessRef } from "./topics";
 import { HubProcess, LiveProbe, LiveProbeEcho, LiveProbeRoute } from "./live-probe.types";
+import { isAdmin, type Viewer } from "../common/viewer";
 
 export const LIVE_PROBE_TASK = "live_probe__answer";
 

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
-import { HUB_VERSION } from "../system/version";
 import type { ProcessRef } from "./topics";
+import { HUB_VERSION } from "../common/version";
 
 /** Which hub process this is, as live messages name it (the probe shows who answered). */
 export function thisProcess(role: string): ProcessRef {

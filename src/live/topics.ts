@@ -11,11 +11,9 @@
 /** The one Postgres channel every hub process LISTENs on. The migration's trigger function names it too. */
 export const LIVE_CHANNEL = "affiliate_hub_live";
 
-/** Tenant fields of an event: who may see it (see tenant-scope.ts). */
-export interface TenantRef {
-  operatorId?: string | null;
-  affiliateId?: string | null;
-}
+import type { TenantRef } from "../common/tenant-scope";
+
+export type { TenantRef };
 
 export interface ProcessRef {
   role: string;

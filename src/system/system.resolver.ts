@@ -1,8 +1,8 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { RequestContext } from "../context";
 import { BadUserInputError, UnauthenticatedError } from "../common/errors";
-import { HUB_VERSION } from "./version";
 import { HubInfo } from "./system.types";
+import { HUB_VERSION } from "../common/version";
 
 function hubInfo(role: string): HubInfo {
   return Object.assign(new HubInfo(), { version: HUB_VERSION, role, now: new Date() });

@@ -1,9 +1,9 @@
 import { BadUserInputError } from "../common/errors";
 import { afterId, listSize } from "../common/pagination";
 import type { RequestContext } from "../context";
-import { tenantScope } from "../auth/tenant-scope";
 import { Affiliate } from "./affiliate.entity";
 import { cleanName } from "./names";
+import { scopeColumns, scopeOf } from "../common/tenant-scope";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_EMAIL_LENGTH = 320;
@@ -20,7 +20,7 @@ export async function createAffiliate(ctx: RequestContext, input: { name: string
 
 /** Admins see every affiliate; an affiliate key itself. */
 export async function listAffiliates(ctx: RequestContext, first?: number | null, after?: string | null): Promise<Affiliate[]> {
-  const scope = tenantScope(ctx.viewer);
+  const scope = scopeColumns(scopeOf(ctx.viewer));
   const cursor = afterId(after);
   return ctx.em.find(
     Affiliate,

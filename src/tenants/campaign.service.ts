@@ -2,11 +2,11 @@ import { NotFoundError } from "../common/errors";
 import { isId } from "../common/ids";
 import { afterId, listSize } from "../common/pagination";
 import type { RequestContext } from "../context";
-import { assertActsForOperator, scopedFilter } from "../auth/tenant-scope";
 import { validateLandingUrl } from "../clicks/landing-url";
 import { Campaign } from "./campaign.entity";
 import { cleanName } from "./names";
 import { Operator } from "./operator.entity";
+import { assertActsForOperator, scopedFilter } from "../common/tenant-scope";
 
 export async function createCampaign(ctx: RequestContext, input: { operatorId: string; name: string; landingUrl: string }): Promise<Campaign> {
   assertActsForOperator(ctx.viewer, input.operatorId);

@@ -3,10 +3,10 @@ import { isId } from "../common/ids";
 import { afterId, listSize } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { namedSql, sqlRows } from "../db/sql";
-import { tenantScope } from "../auth/tenant-scope";
 import { cleanName } from "./names";
 import { Operator } from "./operator.entity";
 import { generatePostbackSecret } from "./postback-secret";
+import { scopeColumns, scopeOf } from "../common/tenant-scope";
 
 export const DEFAULT_GRACE_PERIOD_HOURS = 24;
 export const MAX_GRACE_PERIOD_HOURS = 24 * 30;
@@ -63,7 +63,7 @@ export async function rotatePostbackSecret(ctx: RequestContext, operatorId: stri
 
 /** Admins see every operator; an operator key its own; affiliate keys none (refused by the resolver). */
 export async function listOperators(ctx: RequestContext, first?: number | null, after?: string | null): Promise<Operator[]> {
-  const scope = tenantScope(ctx.viewer);
+  const scope = scopeColumns(scopeOf(ctx.viewer));
   const cursor = afterId(after);
   return ctx.em.find(
     Operator,

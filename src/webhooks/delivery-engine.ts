@@ -4,7 +4,6 @@ import { newId } from "../common/ids";
 import type { Logger } from "../common/logger";
 import type { SecretBox } from "../common/secret-box";
 import type { WebhookConfig } from "../config";
-import { HUB_VERSION } from "../system/version";
 import { addDeliveryJobsSql } from "./delivery-jobs";
 import type { AttemptResult, HttpAttemptClient } from "./http-attempt";
 import type { WebhookMetrics } from "./metrics";
@@ -12,6 +11,7 @@ import { renderPostbackUrl } from "./postback-template";
 import { nextRetryDelay, parseRetryAfter } from "./retry-schedule";
 import { signatureHeader } from "./signing";
 import { WebhookFormat } from "./webhook-endpoint.entity";
+import { HUB_VERSION } from "../common/version";
 
 /**
  * The hot statements run as named (prepared) statements: Postgres parses and plans each

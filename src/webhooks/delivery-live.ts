@@ -4,12 +4,12 @@ import { isId } from "../common/ids";
 import type { RequestContext } from "../context";
 import type { LiveSample } from "../live/state-sampler";
 import { liveEvents, liveState } from "../live/subscriptions";
-import { isVisible, scopeOf, type TenantScope } from "../live/tenant-scope";
 import type { DeliveryAttemptedMessage } from "../live/topics";
 import { DeliveryAttempt } from "./delivery-attempt.entity";
-import { endpointScope, endpointScopeFilter } from "./endpoint-scope";
+import { endpointScopeFilter } from "./endpoint-scope";
 import { queueStats, type QueueStats, type QueueStatsScope } from "./queue-stats";
 import { WebhookEndpoint } from "./webhook-endpoint.entity";
+import { isVisible, scopeOf, type TenantScope } from "../common/tenant-scope";
 
 /**
  * What makes the queue "changed": the counts per endpoint. The sample time and the age of
@@ -53,7 +53,7 @@ export function queueDepthFeed(ctx: RequestContext): AsyncIterableIterator<Queue
  * endpoint gets NOT_FOUND.
  */
 export async function deliveryAttemptEvents(ctx: RequestContext, endpointId: string | null): Promise<AsyncIterableIterator<DeliveryAttemptedMessage>> {
-  const scope = endpointScope(ctx.viewer);
+  const scope = scopeOf(ctx.viewer);
   if (endpointId !== null) {
     const endpoint = isId(endpointId) ? await ctx.em.fork().findOne(WebhookEndpoint, { id: endpointId, ...endpointScopeFilter(scope) }, { fields: ["id"] }) : null;
     if (!endpoint) {

@@ -13,7 +13,7 @@ import {
   replayEvent,
   replayFailedDeliveries,
 } from "./delivery.service";
-import { endpointScope } from "./endpoint-scope";
+import { scopeOf } from "../common/tenant-scope";
 import type { Event } from "./event.entity";
 import { queueStats, type QueueStats } from "./queue-stats";
 import { DeliveryFilterInput } from "./webhook.inputs";
@@ -57,7 +57,7 @@ export class DeliveryResolver {
   @Authorized()
   @Query(() => QueueStatsType, { description: "The delivery queue; operator and affiliate keys get their own endpoints' share." })
   async queueStats(@Ctx() ctx: RequestContext): Promise<QueueStats> {
-    const scope = endpointScope(ctx.viewer);
+    const scope = scopeOf(ctx.viewer);
     return queueStats(ctx.em, scope.kind === "operator" ? { operatorId: scope.operatorId } : scope.kind === "affiliate" ? { affiliateId: scope.affiliateId } : {});
   }
 

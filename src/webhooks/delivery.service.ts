@@ -7,7 +7,8 @@ import { addDeliveryJobsSql, REPLAY_BATCH_TASK } from "./delivery-jobs";
 import { DeliveryReplayBatch } from "./delivery-replay-batch.entity";
 import { endpointMatchSql } from "./delivery-routing";
 import { Delivery, DeliveryState } from "./delivery.entity";
-import { canSeeEvent, endpointScope, endpointScopeFilter, endpointScopeSql, type EndpointScope } from "./endpoint-scope";
+import { endpointScopeFilter, endpointScopeSql } from "./endpoint-scope";
+import { scopeOf, isVisible, type TenantScope } from "../common/tenant-scope";
 import { Event } from "./event.entity";
 import { findVisibleEndpoint } from "./webhook-endpoint.service";
 import { WebhookEndpoint } from "./webhook-endpoint.entity";
@@ -38,7 +39,7 @@ function decodeCursor(after: string): string {
   return id;
 }
 
-async function visibleEndpointIds(em: EntityManager, scope: EndpointScope): Promise<string[] | undefined> {
+async function visibleEndpointIds(em: EntityManager, scope: TenantScope): Promise<string[] | undefined> {
   if (scope.kind === "all") return undefined;
   const endpoints = await em.find(WebhookEndpoint, endpointScopeFilter(scope), { fields: ["id"] });
   return endpoints.map((endpoint) => endpoint.id);
@@ -47,7 +48,7 @@ async function visibleEndpointIds(em: EntityManager, scope: EndpointScope): Prom
 /** Newest first; operators and affiliates see deliveries to their own endpoints only. */
 export async function listDeliveries(ctx: RequestContext, filter: DeliveryFilter, first = 50, after?: string | null): Promise<DeliveryPage> {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new BadUserInputError(`first must be 1-${MAX_PAGE_SIZE}`, { field: "first" });
-  const scope = endpointScope(ctx.viewer);
+  const scope = scopeOf(ctx.viewer);
   const visible = await visibleEndpointIds(ctx.em, scope);
   const where: Record<string, unknown> = {};
   const endpointIds = filter.endpointId ? (visible && !visible.includes(filter.endpointId) ? [] : [filter.endpointId]) : visible;
@@ -62,7 +63,7 @@ export async function listDeliveries(ctx: RequestContext, filter: DeliveryFilter
   return { nodes, hasNextPage: rows.length > first, endCursor: last ? Buffer.from(last.id).toString("base64url") : null };
 }
 
-export async function findVisibleDelivery(ctx: RequestContext, id: string, scope = endpointScope(ctx.viewer)): Promise<Delivery> {
+export async function findVisibleDelivery(ctx: RequestContext, id: string, scope = scopeOf(ctx.viewer)): Promise<Delivery> {
   const delivery = await ctx.em.findOne(Delivery, { id });
   if (!delivery) throw new NotFoundError("Delivery", id);
   if (scope.kind !== "all") await findVisibleEndpoint(ctx, delivery.endpointId, scope).catch(() => {
@@ -75,15 +76,15 @@ export async function attemptsOf(em: EntityManager, deliveryId: string): Promise
   return em.find(DeliveryAttempt, { deliveryId }, { orderBy: { series: "asc", attemptNumber: "asc" } });
 }
 
-export async function findVisibleEvent(ctx: RequestContext, id: string, scope = endpointScope(ctx.viewer)): Promise<Event> {
+export async function findVisibleEvent(ctx: RequestContext, id: string, scope = scopeOf(ctx.viewer)): Promise<Event> {
   const event = await ctx.em.findOne(Event, { id });
-  if (!event || !canSeeEvent(scope, event)) throw new NotFoundError("Event", id);
+  if (!event || !isVisible(scope, event)) throw new NotFoundError("Event", id);
   return event;
 }
 
 /** An event's deliveries that the caller may see. */
 export async function deliveriesOfEvent(ctx: RequestContext, eventId: string): Promise<Delivery[]> {
-  const visible = await visibleEndpointIds(ctx.em, endpointScope(ctx.viewer));
+  const visible = await visibleEndpointIds(ctx.em, scopeOf(ctx.viewer));
   return ctx.em.find(Delivery, { eventId, ...(visible ? { endpointId: { $in: visible } } : {}) }, { orderBy: { id: "asc" } });
 }
 
@@ -109,7 +110,7 @@ export async function restartDeliveries(em: EntityManager, where: { sql: string;
 }
 
 export async function replayDelivery(ctx: RequestContext, id: string): Promise<Delivery> {
-  const scope = endpointScope(ctx.viewer);
+  const scope = scopeOf(ctx.viewer);
   const delivery = await findVisibleDelivery(ctx, id, scope);
   const endpoint = await findVisibleEndpoint(ctx, delivery.endpointId, scope);
   if (!endpoint.enabled) throw new ConflictError(`Webhook endpoint ${endpoint.id} is disabled; enable it before replaying`, "ENDPOINT_DISABLED");
@@ -126,7 +127,7 @@ export async function replayDelivery(ctx: RequestContext, id: string): Promise<D
  * new series, endpoints added since get their first delivery.
  */
 export async function replayEvent(ctx: RequestContext, eventId: string): Promise<Delivery[]> {
-  const scope = endpointScope(ctx.viewer);
+  const scope = scopeOf(ctx.viewer);
   const event = await findVisibleEvent(ctx, eventId, scope);
   const match = endpointMatchSql({ type: event.type, operatorId: event.operatorId ?? null, affiliateId: event.affiliateId ?? null });
   const owned = endpointScopeSql(scope);

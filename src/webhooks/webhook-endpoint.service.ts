@@ -7,7 +7,8 @@ import { resolveAlert } from "../alerts/alert.service";
 import { deadKey, disabledKey, rotationKey } from "../alerts/alert-rules";
 import { addDeliveryJobsSql } from "./delivery-jobs";
 import { Delivery } from "./delivery.entity";
-import { endpointScope, endpointScopeFilter, type EndpointScope } from "./endpoint-scope";
+import { endpointScopeFilter } from "./endpoint-scope";
+import { scopeOf, type TenantScope } from "../common/tenant-scope";
 import { EVENT_TYPES, isEventType, POSTBACK_EVENT_TYPES } from "./event-types";
 import { checkPostbackTemplate, PostbackTemplateError, templateSample } from "./postback-template";
 import { publishEvent } from "./publish";
@@ -37,7 +38,7 @@ export interface CreateEndpointInput extends EndpointFields {
   enabled?: boolean;
 }
 
-export async function findVisibleEndpoint(ctx: RequestContext, id: string, scope: EndpointScope = endpointScope(ctx.viewer)): Promise<WebhookEndpoint> {
+export async function findVisibleEndpoint(ctx: RequestContext, id: string, scope: TenantScope = scopeOf(ctx.viewer)): Promise<WebhookEndpoint> {
   const endpoint = await ctx.em.findOne(WebhookEndpoint, { id, ...endpointScopeFilter(scope) });
   // Someone else's endpoint is reported exactly like a missing one.
   if (!endpoint) throw new NotFoundError("Webhook endpoint", id);
@@ -45,7 +46,7 @@ export async function findVisibleEndpoint(ctx: RequestContext, id: string, scope
 }
 
 export async function listEndpoints(ctx: RequestContext): Promise<WebhookEndpoint[]> {
-  return ctx.em.find(WebhookEndpoint, endpointScopeFilter(endpointScope(ctx.viewer)), { orderBy: { createdAt: "asc", id: "asc" } });
+  return ctx.em.find(WebhookEndpoint, endpointScopeFilter(scopeOf(ctx.viewer)), { orderBy: { createdAt: "asc", id: "asc" } });
 }
 
 function checkEventTypes(types: string[], format: WebhookFormat): string[] {
@@ -113,7 +114,7 @@ function checkDescription(value: string | null | undefined): string | null | und
 
 /** Who will own a new endpoint: admins choose (or none); operators and affiliates own theirs. */
 async function ownerFor(ctx: RequestContext, input: CreateEndpointInput): Promise<{ ownerOperatorId: string | null; ownerAffiliateId: string | null }> {
-  const scope = endpointScope(ctx.viewer);
+  const scope = scopeOf(ctx.viewer);
   const operatorId = input.ownerOperatorId ?? null;
   const affiliateId = input.ownerAffiliateId ?? null;
   if (scope.kind === "operator") {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiKeyRole } from "../../src/auth/api-key.entity";
 import { disabledKey, rotationKey } from "../../src/alerts/alert-rules";
 import { AcknowledgeAlertDocument, AlertsDocument, RotateWebhookSecretDocument, WebhookEndpointDocument } from "../generated/graphql";
 import { graphql, graphqlOk } from "../helpers/graphql";
@@ -8,6 +7,7 @@ import { insertApiKey, insertOperator } from "../helpers/tenants";
 import { waitFor } from "../helpers/wait-for";
 import { WebhookReceiver } from "../helpers/webhook-receiver";
 import { conversionData, createEndpoint, publish, waitForDeliveryState } from "../helpers/webhooks";
+import { ApiKeyRole } from "../../src/common/viewer";
 
 let hub: TestHub;
 let target: WebhookReceiver;

@@ -1,8 +1,9 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { ApiKey, ApiKeyRole } from "../../src/auth/api-key.entity";
+import { ApiKey } from "../../src/auth/api-key.entity";
 import { generateApiKey } from "../../src/auth/api-key-secret";
 import { Affiliate } from "../../src/tenants/affiliate.entity";
 import { Operator } from "../../src/tenants/operator.entity";
+import { ApiKeyRole } from "../../src/common/viewer";
 
 /** Direct inserts for test setup; the features' own tests go through their services and APIs. */
 export async function insertOperator(em: EntityManager, fields: Partial<Operator> = {}): Promise<Operator> {

@@ -4,12 +4,12 @@ import { LiveListener } from "../../src/live/live-listener";
 import { LocalPubSub } from "../../src/live/local-pubsub";
 import { LivePayloadTooLargeError, MAX_LIVE_MESSAGE_BYTES, notifyLive, notifyLiveMany } from "../../src/live/notify";
 import { LIVE_RESYNC, type LiveTopic } from "../../src/live/topics";
-import { ApiKeyRole } from "../../src/auth/api-key.entity";
 import { createTestDatabase, type TestDatabase } from "../helpers/database";
 import { startTestHub, type TestHub } from "../helpers/hub";
 import { TcpProxy } from "../helpers/tcp-proxy";
 import { insertApiKey, insertOperator } from "../helpers/tenants";
 import { waitFor } from "../helpers/wait-for";
+import { ApiKeyRole } from "../../src/common/viewer";
 
 /** A topic no feature uses, so the test's messages reach only the test's listener. */
 const TEST_TOPIC = "test.bridge" as LiveTopic;

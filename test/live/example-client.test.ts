@@ -2,12 +2,12 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiKeyRole } from "../../src/auth/api-key.entity";
 import { startTestHub, type TestHub } from "../helpers/hub";
 import { insertApiKey, insertOperator } from "../helpers/tenants";
 import { waitFor } from "../helpers/wait-for";
 import { WebhookReceiver } from "../helpers/webhook-receiver";
 import { conversionData, createEndpoint, publish } from "../helpers/webhooks";
+import { ApiKeyRole } from "../../src/common/viewer";
 
 const ROOT = path.resolve(__dirname, "../..");
 const EXAMPLE = path.join(ROOT, "examples/live-client.mjs");

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiKeyRole } from "../../src/auth/api-key.entity";
 import { graphqlOk, subscribe, wsClient } from "../helpers/graphql";
 import { startTestHub, type TestHub } from "../helpers/hub";
 import { closeEventOf, RawGraphqlSocket } from "../helpers/live";
@@ -7,6 +6,7 @@ import { insertApiKey, insertOperator } from "../helpers/tenants";
 import { TcpProxy } from "../helpers/tcp-proxy";
 import { createTestDatabase } from "../helpers/database";
 import { waitFor } from "../helpers/wait-for";
+import { ApiKeyRole } from "../../src/common/viewer";
 
 const HEARTBEAT = "subscription { heartbeat(intervalMs: 100) { role } }";
 const PROBES = "subscription { liveProbes { probeId } }";

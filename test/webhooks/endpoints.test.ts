@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiKeyRole } from "../../src/auth/api-key.entity";
 import {
   CreateWebhookEndpointDocument,
   DeleteWebhookEndpointDocument,
@@ -18,6 +17,7 @@ import { insertAffiliate, insertApiKey, insertOperator } from "../helpers/tenant
 import { waitFor } from "../helpers/wait-for";
 import { WebhookReceiver } from "../helpers/webhook-receiver";
 import { conversionData, createEndpoint, publish, waitForDeliveryState } from "../helpers/webhooks";
+import { ApiKeyRole } from "../../src/common/viewer";
 
 let hub: TestHub;
 const receivers: WebhookReceiver[] = [];

@@ -1,7 +1,7 @@
 import type { Task } from "graphile-worker";
-import { ANONYMOUS } from "../viewer";
 import { createRequestContext, type Hub } from "../../context";
 import { pruneRequestLog } from "../request-log.service";
+import { ANONYMOUS } from "../../common/viewer";
 
 export const REQUEST_LOG_PRUNE_TASK = "request_log__prune";
 const DAY_MS = 86_400_000;

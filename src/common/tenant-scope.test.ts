@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiKeyRole } from "../auth/api-key.entity";
-import { ANONYMOUS, type Viewer } from "../auth/viewer";
+import { ANONYMOUS, ApiKeyRole, type Viewer } from "./viewer";
 import { isVisible, narrowScope, scopeKey, scopeOf } from "./tenant-scope";
 
 function key(role: ApiKeyRole, operatorId: string | null = null, affiliateId: string | null = null): Viewer {

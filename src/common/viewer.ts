@@ -1,4 +1,9 @@
-import { ApiKeyRole } from "./api-key.entity";
+/** What an API key may do: the role half of every access rule. */
+export enum ApiKeyRole {
+  ADMIN = "ADMIN",
+  OPERATOR = "OPERATOR",
+  AFFILIATE = "AFFILIATE",
+}
 
 /** Who is calling: resolved once per request from its API key. */
 export type Viewer =
@@ -10,6 +15,8 @@ export type Viewer =
       readonly operatorId: string | null;
       readonly affiliateId: string | null;
     };
+
+export type KeyViewer = Extract<Viewer, { kind: "key" }>;
 
 export const ANONYMOUS: Viewer = Object.freeze({ kind: "anonymous" });
 
