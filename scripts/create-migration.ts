@@ -5,6 +5,8 @@ import { createLogger } from "../src/common/logger";
 import { loadConfig } from "../src/config";
 import { openOrm } from "../src/db/orm";
 import { createPool, migrate, provideDatabase } from "../src/db/database";
+import { entitiesOf } from "../src/feature";
+import { FEATURES } from "../src/features";
 
 /**
  * Writes the next migration: applies the existing ones to a scratch database, then
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
   await admin.connect();
   await admin.query(`create database ${scratchName}`);
   try {
-    const orm = await openOrm(scratchUrl.toString(), 2);
+    const orm = await openOrm(scratchUrl.toString(), 2, entitiesOf(FEATURES));
     const pool = createPool(scratchUrl.toString(), 2, log, "migration");
     try {
       await migrate(orm, pool, log);

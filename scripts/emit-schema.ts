@@ -4,10 +4,12 @@ import path from "node:path";
 import { lexicographicSortSchema, printSchema } from "graphql";
 import { buildHubSchema, SCHEMA_FILE } from "../src/schema";
 import { LocalPubSub } from "../src/live/local-pubsub";
+import { resolversOf } from "../src/feature";
+import { FEATURES } from "../src/features";
 
 /** `npm run schema` rewrites schema/schema.graphql; `-- --check` fails when it is stale. */
 async function main(): Promise<void> {
-  const schema = await buildHubSchema(new LocalPubSub());
+  const schema = await buildHubSchema(resolversOf(FEATURES), new LocalPubSub());
   const text = `# Emitted from the type-graphql resolvers by \`npm run schema\`; do not edit.\n\n${printSchema(lexicographicSortSchema(schema))}\n`;
   const file = path.resolve(SCHEMA_FILE);
   if (process.argv.includes("--check")) {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
-import { normalizeCidr } from "./auth/ip-allowlist";
-import { parseRetrySchedule, RetryScheduleError } from "./webhooks/retry-schedule";
+import { normalizeCidr } from "./common/ip-ranges";
+import { parseRetrySchedule, RetryScheduleError } from "./common/retry-delays";
 
 /**
  * The only reader of the environment. Every variable is validated once at start;

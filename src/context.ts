@@ -5,6 +5,7 @@ import type { HubConfig } from "./config";
 import type { Logger } from "./common/logger";
 import type { LocalPubSub } from "./live/local-pubsub";
 import type { SecretBox } from "./common/secret-box";
+import type { EventTypeSpec } from "./common/event-type";
 import { type Viewer } from "./common/viewer";
 
 /** The long-lived parts of one hub process, handed to routes, resolvers and tasks. */
@@ -19,6 +20,8 @@ export interface Hub {
   readonly pubSub: LocalPubSub;
   /** Encrypts and decrypts stored signing secrets. */
   readonly secrets: SecretBox;
+  /** Every outbound event type the features declare. */
+  readonly eventTypes: readonly EventTypeSpec[];
 }
 
 /** One unit of work (an HTTP request, a GraphQL operation, a job): its own EntityManager fork. */

@@ -6,8 +6,6 @@ import type { Logger } from "./common/logger";
 import type { Hub } from "./context";
 import { openOrm } from "./db/orm";
 import { createPool, migrate, pendingMigrations, provideDatabase, waitForDatabase, type DatabaseHandle } from "./db/database";
-import { bootstrapAdminKey } from "./auth/api-key.service";
-import { collectTasks } from "./jobs/tasks";
 import { startWorker, type WorkerHandle } from "./jobs/runner";
 import { createHttpApp, listeningUrls } from "./http/server";
 import { registerHealthRoutes, type ReadinessCheck } from "./http/health";
@@ -16,17 +14,18 @@ import { attachGraphqlWebSocket, type WebSocketHandle } from "./http/websocket";
 import { buildHubSchema } from "./schema";
 import { LocalPubSub } from "./live/local-pubsub";
 import { loadOrCreateKeyFile, parseEncryptionKey, SecretBox } from "./common/secret-box";
-import { installAccessControl } from "./auth/access.hooks";
-import { installClickRoute } from "./clicks/click.route";
-import { installPostbackRoutes } from "./conversions/postback.route";
 import { installLive } from "./live/install";
-import { installWebhooks } from "./webhooks/install";
+import { cronOf, entitiesOf, eventTypesOf, liveSamplesOf, resolversOf, tasksOf, type FeatureProvides, type HubFeature } from "./feature";
+import { FEATURES } from "./features";
+import { eventTypeCatalogue } from "./outbox/event-types";
 
 export interface StartOptions {
   /** Extra tasks for the worker, on top of the features' own (used by tests). */
   extraTasks?: TaskList;
   /** Called with an admin secret generated on the very first start; default prints it once. */
   onGeneratedAdminKey?: (secret: string) => void;
+  /** The features to run; default all of them (src/features.ts). */
+  features?: readonly HubFeature[];
 }
 
 export interface RunningHub {
@@ -69,6 +68,7 @@ function printGeneratedAdminKey(secret: string): void {
  * part-way are undone too, so a failed start leaves nothing running.
  */
 export async function startHub(config: HubConfig, log: Logger, options: StartOptions = {}): Promise<RunningHub> {
+  const features = options.features ?? FEATURES;
   const undo: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const step of undo.reverse()) {
@@ -86,14 +86,19 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
     undo.push(() => database.stop());
     await waitForDatabase(database.url, log);
 
-    const orm = await openOrm(database.url, config.databasePoolSize, log);
+    const orm = await openOrm(database.url, config.databasePoolSize, entitiesOf(features), log);
     undo.push(() => orm.close(true));
     const pool = createPool(database.url, Math.max(4, config.workerConcurrency + 2), log, config.role);
     undo.push(() => pool.end());
 
     // Under the migration lock, so processes starting together create one first key, not two.
     let generatedSecret: string | undefined;
-    const bootstrap = async () => void ({ generatedSecret } = await bootstrapAdminKey(orm.em.fork(), config.adminKey));
+    const bootstrap = async () => {
+      for (const feature of features) {
+        const result = await feature.bootstrap?.(orm.em.fork(), config);
+        generatedSecret ??= result?.generatedAdminKey;
+      }
+    };
     if (config.migrateOnStart) await migrate(orm, pool, log, bootstrap);
     else await bootstrap();
     if (generatedSecret) (options.onGeneratedAdminKey ?? printGeneratedAdminKey)(generatedSecret);
@@ -104,7 +109,8 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
     collectDefaultMetrics({ register: metrics });
     const secrets = await openSecretBox(config, log);
     const pubSub = new LocalPubSub((error, topic) => log.error({ err: error, topic }, "a live subscriber failed"));
-    const hub: Hub = Object.freeze({ config, log, orm, pool, metrics, pubSub, secrets });
+    const eventTypes = eventTypeCatalogue(eventTypesOf(features));
+    const hub: Hub = Object.freeze({ config, log, orm, pool, metrics, pubSub, secrets, eventTypes });
 
     const readiness: ReadinessCheck[] = [
       { name: "database", check: async () => void (await pool.query("select 1")) },
@@ -118,12 +124,12 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
 
     // Live events between processes (LISTEN in api roles, state sampling in worker roles):
     // up before the HTTP server accepts subscribers, down after it has closed them.
-    const live = await installLive(hub, database.url, readiness);
+    const live = await installLive(hub, database.url, readiness, liveSamplesOf(features));
     undo.push(() => live.close());
 
     let worker: WorkerHandle | undefined;
     if (config.runsWorker) {
-      worker = await startWorker(hub, { ...collectTasks(hub), ...options.extraTasks });
+      worker = await startWorker(hub, { ...tasksOf(features, hub), ...options.extraTasks }, cronOf(features));
       const runningWorker = worker;
       undo.push(() => runningWorker.stop());
       readiness.push({
@@ -134,22 +140,27 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
       });
     }
 
-    // After the worker (its sweeper and monitor stop before the worker does).
-    const webhooks = installWebhooks(hub);
-    undo.push(() => webhooks.stop());
-
     const app = createHttpApp(hub);
     registerHealthRoutes(app, readiness, metrics);
+    // After the worker (their loops stop before the worker does), before the HTTP server
+    // (their shutdown steps run after it has drained), in the list's order.
+    const provided: FeatureProvides = {};
+    for (const feature of features) {
+      const provides = await feature.install?.({
+        hub,
+        databaseUrl: database.url,
+        app: config.runsApi ? app : undefined,
+        readiness,
+        onClose: (step) => undo.push(step),
+      });
+      Object.assign(provided, provides ?? {});
+    }
     let webSocket: WebSocketHandle | undefined;
     if (config.runsApi) {
-      // Closed after the HTTP server (pushed before it): in-flight requests still log, then the rest is written.
-      const access = installAccessControl(app, hub, database.url);
-      undo.push(() => access.close());
-      const schema = await buildHubSchema(hub.pubSub);
+      const schema = await buildHubSchema(resolversOf(features), hub.pubSub);
       await registerGraphql(app, hub, schema);
-      webSocket = attachGraphqlWebSocket(app.server, hub, schema, access.gate);
-      installClickRoute(app, hub);
-      await installPostbackRoutes(app, hub);
+      if (!provided.apiGate) throw new Error("no feature provides the access gate (the auth feature is missing)");
+      webSocket = attachGraphqlWebSocket(app.server, hub, schema, provided.apiGate);
     }
     // Shutdown order: WebSockets first (they would hold the server open), then HTTP,
     // which waits for in-flight requests before the worker and database go.

@@ -3,14 +3,16 @@ import { GraphQLDateTime } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { authChecker } from "./auth/auth-checker";
-import { RESOLVERS } from "./resolvers";
-import type { PubSub } from "type-graphql";
+import type { NonEmptyArray, PubSub } from "type-graphql";
 
 export const SCHEMA_FILE = "schema/schema.graphql";
 
-export async function buildHubSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export async function buildHubSchema(resolvers: readonly Function[], pubSub?: PubSub): Promise<GraphQLSchema> {
+  if (resolvers.length === 0) throw new Error("no resolvers: the schema needs at least one");
   return buildSchema({
-    resolvers: RESOLVERS,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+    resolvers: [...resolvers] as NonEmptyArray<Function>,
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     authChecker,
     authMode: "error",

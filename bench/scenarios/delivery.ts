@@ -3,7 +3,6 @@ import pg from "pg";
 import { Webhook } from "standardwebhooks";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { openOrm } from "../../src/db/orm";
-import { publishEvent } from "../../src/webhooks/publish";
 import { BASELINE_DELIVERY_TASK, type BaselinePostPayload } from "../baseline/contract";
 import { spawnNode } from "../child";
 import { requireOperations, type BenchContext } from "../context";
@@ -11,6 +10,10 @@ import { createWebhookEndpoint } from "../hub-setup";
 import { cpuPerOperation, processCpuMs, watchPeakRss, type PeakRss } from "../proc";
 import { WebhookReceiver, type ReceivedRequest } from "../receiver";
 import { perSecond, ratio, summarizeLatencies, type LatencySummary } from "../stats";
+import { publishEvent } from "../../src/outbox/publish";
+import { entitiesOf } from "../../src/feature";
+import { FEATURES } from "../../src/features";
+import { CONVERSION_RECORDED } from "../../src/conversions/conversion-events";
 
 /**
  * Scenario 3: N events published through the hub's own outbox code (`publishEvent`, a few
@@ -44,7 +47,7 @@ export interface DeliveryResult {
 }
 
 const IDLE_PAUSE_MS = 25;
-const EVENT_TYPE = "conversion.recorded";
+const EVENT_TYPE = CONVERSION_RECORDED.name;
 const PUBLISH_CONNECTIONS = 4;
 
 function eventData(sequence: number): Record<string, unknown> {
@@ -123,7 +126,7 @@ async function publishBacklog(orm: MikroORM, count: number, data: () => Record<s
       try {
         await orm.em.fork().transactional(async (tx) => {
           for (let n = 0; n < share(i); n++) {
-            ids.push((await publishEvent(tx, { type: EVENT_TYPE, data: data() })).id);
+            ids.push((await publishEvent(tx, { type: CONVERSION_RECORDED, data: data() })).id);
             // Keeps the identity map small: each flush would otherwise diff every event so far.
             if (n % 50 === 49) tx.clear();
           }
@@ -143,7 +146,7 @@ async function publishBacklog(orm: MikroORM, count: number, data: () => Record<s
 async function hubSide(context: BenchContext, receiver: WebhookReceiver): Promise<DeliveryResult["hub"]> {
   const { hub, sizes } = context;
   const endpoint = await createWebhookEndpoint(hub, { url: `${receiver.url}/hub`, eventTypes: [EVENT_TYPE], description: "bench receiver" });
-  const orm = await openOrm(context.hubDatabaseUrl, PUBLISH_CONNECTIONS + 1);
+  const orm = await openOrm(context.hubDatabaseUrl, PUBLISH_CONNECTIONS + 1, entitiesOf(FEATURES));
   context.defer(() => orm.close(true));
   const memory = watchPeakRss(hub.process.pid);
   let sequence = 0;
@@ -151,7 +154,7 @@ async function hubSide(context: BenchContext, receiver: WebhookReceiver): Promis
   context.progress(`delivery: hub, ${sizes.delivery.idleEvents} events one at a time`);
   const idle: number[] = [];
   for (let i = 0; i < sizes.delivery.idleEvents; i++) {
-    const event = await publishEvent(orm.em.fork(), { type: EVENT_TYPE, data: eventData(sequence++) });
+    const event = await publishEvent(orm.em.fork(), { type: CONVERSION_RECORDED, data: eventData(sequence++) });
     const committedAt = performance.now();
     idle.push((await receiver.arrival(event.id, 30_000)) - committedAt);
     await pause(IDLE_PAUSE_MS);

@@ -4,6 +4,8 @@ import { requireOperations, type BenchContext } from "../context";
 import { graphqlClient } from "../graphql-client";
 import { createWebhookEndpoint } from "../hub-setup";
 import { summarizeLatencies, type LatencySummary } from "../stats";
+import { entitiesOf } from "../../src/feature";
+import { FEATURES } from "../../src/features";
 
 /**
  * Scenario 4: how the cost of `queueStats` grows with the delivery table. Rows are
@@ -112,7 +114,7 @@ export async function runQueueStats(context: BenchContext): Promise<QueueStatsRe
     endpointIds.push((await createWebhookEndpoint(hub, { url: `http://127.0.0.1:9/seeded-${i}`, enabled: false, description: "bench seed" })).id);
   }
   const mine = new Set(endpointIds);
-  const orm = await openOrm(context.hubDatabaseUrl, 1);
+  const orm = await openOrm(context.hubDatabaseUrl, 1, entitiesOf(FEATURES));
   context.defer(() => orm.close(true));
   const expected: Expected = { pending: 0, dueNow: 0, scheduledRetries: 0, dead: 0 };
   const steps: QueueStatsStep[] = [];

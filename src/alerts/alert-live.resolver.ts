@@ -2,9 +2,9 @@ import { Authorized, Ctx, Resolver, Root, Subscription } from "type-graphql";
 import { NotFoundError } from "../common/errors";
 import type { RequestContext } from "../context";
 import { tenantEvents } from "../live/subscriptions";
-import type { AlertChangedMessage } from "../live/topics";
 import { Alert } from "./alert.entity";
 import { AlertType } from "./alert.types";
+import { type AlertChangedMessage } from "./alert-topics";
 
 @Resolver()
 export class AlertLiveResolver {

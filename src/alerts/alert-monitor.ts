@@ -1,10 +1,12 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { HubConfig } from "../config";
+import type { Hub } from "../context";
+import { everyInterval, TRY_XACT_LOCK_SQL, type IntervalLoop } from "../common/interval-loop";
 import type { Logger } from "../common/logger";
-import type { QueueStats } from "../webhooks/queue-stats";
-import { toDate } from "../webhooks/sql-values";
+import { queueStats, type QueueStats } from "../webhooks/queue-stats";
 import { decideAlerts, type AlertActions } from "./alert-rules";
 import { raiseAlert, refreshAlert, resolveAlert } from "./alert.service";
+import { toDate } from "../db/sql";
 
 interface EndpointRow {
   id: string;
@@ -52,4 +54,19 @@ export async function reconcileAlerts(em: EntityManager, log: Logger, config: Hu
   for (const change of actions.refresh) await refreshAlert(em, change.key, change);
   for (const spec of actions.raise) await raiseAlert(em, log, spec);
   return actions;
+}
+
+/** Any constant: one process at a time evaluates alerts. */
+const MONITOR_LOCK_KEY = 7_426_105;
+
+/** Worker roles: every QUEUE_SAMPLE_INTERVAL_MS, one process brings the alerts in line with the queue. */
+export function startAlertMonitor(hub: Hub): IntervalLoop {
+  const log = hub.log.child({ component: "alerts" });
+  return everyInterval(log, "alert monitor", hub.config.queueSampleIntervalMs, () =>
+    hub.orm.em.fork().transactional(async (em) => {
+      const [lock] = await em.execute<Array<{ locked: boolean }>>(TRY_XACT_LOCK_SQL, [MONITOR_LOCK_KEY]);
+      if (!lock?.locked) return;
+      await reconcileAlerts(em, log, hub.config, await queueStats(em));
+    }),
+  );
 }

@@ -3,11 +3,12 @@ import { NotFoundError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { RequestContext } from "../context";
 import { notifyLive } from "../live/notify";
-import type { AlertChange } from "../live/topics";
-import { publishEvent } from "../webhooks/publish";
-import { toDate } from "../webhooks/sql-values";
 import { Alert, AlertKind, AlertSeverity } from "./alert.entity";
 import { scopeColumns, scopeOf } from "../common/tenant-scope";
+import { publishEvent } from "../outbox/publish";
+import { ALERT_RAISED } from "./alert-events";
+import { type AlertChange } from "./alert-topics";
+import { toDate } from "../db/sql";
 
 export interface AlertSpec {
   kind: AlertKind;
@@ -68,7 +69,7 @@ export async function raiseAlert(em: EntityManager, log: Logger, spec: AlertSpec
   log.warn({ alert: alertEventData(row) }, `alert raised: ${row.message}`);
   await announce(em, row, "RAISED");
   await publishEvent(em, {
-    type: "alert.raised",
+    type: ALERT_RAISED,
     data: alertEventData(row),
     operatorId: row.operator_id,
     affiliateId: row.affiliate_id,

@@ -1,54 +1,20 @@
 import type pg from "pg";
-import { ForbiddenError, UnauthenticatedError, type HubError } from "../common/errors";
+import { ForbiddenError, UnauthenticatedError } from "../common/errors";
 import { newId } from "../common/ids";
 import type { ClientIpResolver } from "./client-ip";
 import { AllowlistChecker } from "./ip-allowlist";
 import { lookupActiveKey, viewerOfRecord, type KeyRecord } from "./key-store";
 import type { RateLimits } from "./rate-limit";
 import type { UsageRecorder } from "./usage-recorder";
-import { type ApiKeyRole, ANONYMOUS, type Viewer } from "../common/viewer";
-
-/** How a route is entered; routes declare it as `config: { access }`. */
-export type AccessPolicy =
-  | {
-      readonly kind: "key";
-      /** Missing key: refuse with MISSING_API_KEY, or continue anonymous (GraphQL: the resolvers decide). */
-      readonly requireKey: boolean;
-      /** Also read `?api_key=` (for networks that can only fire a URL). */
-      readonly queryKey?: boolean;
-      readonly roles?: readonly ApiKeyRole[];
-      /** The route renders refusals itself (GraphQL answers in its own error shape). */
-      readonly deferRefusal?: boolean;
-    }
-  | {
-      /** Anybody, within a budget per client IP. */
-      readonly kind: "public";
-    };
-
-/** One request's (or WebSocket operation's) access facts, filled in as it goes, logged at the end. */
-export interface AccessState {
-  readonly startedAt: Date;
-  readonly clientIp: string;
-  key: KeyRecord | null;
-  viewer: Viewer;
-  /** A refusal the route renders itself (deferRefusal). */
-  refusal: HubError | null;
-  operation: string | null;
-  errorCode: string | null;
-  /** Set once the entry is in the log, so a call is never logged twice. */
-  recorded: boolean;
-}
-
-export function newAccessState(clientIp: string): AccessState {
-  return { startedAt: new Date(), clientIp, key: null, viewer: ANONYMOUS, refusal: null, operation: null, errorCode: null, recorded: false };
-}
+import type { ApiKeyRole } from "../common/viewer";
+import type { AccessState, ApiGate, CallRecord } from "../http/access";
 
 /**
  * The checks every API call passes, in one place for REST, GraphQL over HTTP and
  * graphql-ws: the key is known and active (401), may call this (403 FORBIDDEN), comes
  * from an allowed address (403 IP_NOT_ALLOWED), and is within its budget (429).
  */
-export class AccessGate {
+export class AccessGate implements ApiGate {
   private readonly allowlists = new AllowlistChecker();
 
   constructor(
@@ -61,7 +27,7 @@ export class AccessGate {
   /** Names the key on the state as soon as it is known (so refusals are logged with it), then checks it. */
   async admitKey(state: AccessState, secret: string, roles?: readonly ApiKeyRole[]): Promise<KeyRecord> {
     const key = await lookupActiveKey(this.pool, secret);
-    if (!key) throw new UnauthenticatedError("INVALID_API_KEY", "The API key is unknown or revoked");
+    if (!key) throw new UnauthenticatedError("The API key is unknown or revoked", "INVALID_API_KEY");
     state.key = key;
     state.viewer = viewerOfRecord(key);
     this.recorder.touchKey(key.id, new Date());
@@ -86,7 +52,7 @@ export class AccessGate {
     return new Set(rows.map((row) => row.id));
   }
 
-  record(state: AccessState, call: { requestId: string; method: string; route: string; status: number; durationUs: number }): void {
+  record(state: AccessState, call: CallRecord): void {
     if (state.recorded) return;
     state.recorded = true;
     this.recorder.record({
@@ -105,4 +71,11 @@ export class AccessGate {
       durationUs: call.durationUs,
     });
   }
+}
+
+/** The key record the gate put on a call's state (routes behind a key policy only). */
+export function admittedKey(state: AccessState | null): KeyRecord {
+  const key = state?.key;
+  if (!key) throw new UnauthenticatedError();
+  return key as KeyRecord;
 }

@@ -2,21 +2,12 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { UnauthenticatedError, toHubError } from "../common/errors";
 import type { Hub } from "../context";
 import { createPool } from "../db/database";
-import { AccessGate, newAccessState, type AccessPolicy, type AccessState } from "./access-gate";
+import { newAccessState, type AccessPolicy, type AccessState } from "../http/access";
+import { AccessGate } from "./access-gate";
 import { ClientIpResolver } from "./client-ip";
 import { apiKeyFromHeaders, apiKeyFromQuery } from "./credentials";
 import { RateLimits } from "./rate-limit";
 import { UsageRecorder } from "./usage-recorder";
-
-declare module "fastify" {
-  interface FastifyContextConfig {
-    /** How the route is entered; routes without it (health, metrics) are neither checked nor logged. */
-    access?: AccessPolicy;
-  }
-  interface FastifyRequest {
-    access: AccessState | null;
-  }
-}
 
 export interface AccessControl {
   readonly gate: AccessGate;
@@ -109,7 +100,7 @@ async function admit(gate: AccessGate, policy: AccessPolicy, request: FastifyReq
     const secret = apiKeyFromHeaders(request.headers) ?? (policy.queryKey ? apiKeyFromQuery(request.url) : undefined);
     if (secret === undefined) {
       if (policy.requireKey) {
-        throw new UnauthenticatedError("MISSING_API_KEY", "An API key is required (X-Api-Key header, Authorization: Bearer, or api_key query parameter)");
+        throw new UnauthenticatedError("An API key is required (X-Api-Key header, Authorization: Bearer, or api_key query parameter)", "MISSING_API_KEY");
       }
       return;
     }

@@ -7,9 +7,9 @@ import { cleanName } from "../tenants/names";
 import { Operator } from "../tenants/operator.entity";
 import { ApiKey } from "./api-key.entity";
 import { displayPrefix, generateApiKey, hashApiKey } from "./api-key-secret";
-import { normalizeCidr } from "./ip-allowlist";
 import { ApiKeyRole, type Viewer } from "../common/viewer";
 import { scopeColumns, scopeOf } from "../common/tenant-scope";
+import { normalizeCidr } from "../common/ip-ranges";
 
 export const BOOTSTRAP_KEY_NAME = "bootstrap admin";
 

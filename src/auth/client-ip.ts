@@ -1,4 +1,4 @@
-import { inRanges, parseAddress, parseCidr, type ParsedCidr } from "./ip-allowlist";
+import { inRanges, parseAddress, parseCidr, type ParsedCidr } from "../common/ip-ranges";
 
 /**
  * Decides which address is the client's. Without trusted proxies it is the socket's peer:

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ClientIpResolver } from "./client-ip";
-import { AllowlistChecker, ipAllowed, normalizeCidr, parseAddress } from "./ip-allowlist";
+import { AllowlistChecker, ipAllowed } from "./ip-allowlist";
+import { normalizeCidr, parseAddress } from "../common/ip-ranges";
 
 describe("normalizeCidr", () => {
   it("accepts IPv4 and IPv6 CIDRs and bare addresses", () => {

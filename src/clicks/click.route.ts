@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { AccessPolicy } from "../auth/access-gate";
+import type { AccessPolicy } from "../http/access";
 import { BadUserInputError } from "../common/errors";
 import { createRequestContext, type Hub } from "../context";
 import { recordClick } from "./click.service";

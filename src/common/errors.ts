@@ -22,9 +22,14 @@ export class BadUserInputError extends HubError {
   readonly httpStatus: number = 400;
 }
 
+/** The 401 codes; typed, so a message can never be passed where the code belongs. */
+export type UnauthenticatedCode = "UNAUTHENTICATED" | "MISSING_API_KEY" | "INVALID_API_KEY" | "MISSING_SIGNATURE" | "INVALID_SIGNATURE" | "SIGNATURE_EXPIRED";
+
+/* Every class with a variable code takes (message, code, ...): the message first, always. */
+
 export class UnauthenticatedError extends HubError {
   readonly httpStatus = 401;
-  constructor(readonly code: string = "UNAUTHENTICATED", message = "A valid API key is required") {
+  constructor(message = "A valid API key is required", readonly code: UnauthenticatedCode = "UNAUTHENTICATED") {
     super(message);
   }
 }

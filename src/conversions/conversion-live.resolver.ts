@@ -1,8 +1,8 @@
 import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription } from "type-graphql";
 import type { RequestContext } from "../context";
-import type { ConversionRecordedMessage } from "../live/topics";
 import { conversionEvents, loadConversionChange } from "./conversion-live";
 import { ConversionLiveEventType } from "./conversion-live.types";
+import { type ConversionRecordedMessage } from "./conversion-topics";
 
 @Resolver()
 export class ConversionLiveResolver {

@@ -2,12 +2,13 @@ import { BadUserInputError, NotFoundError } from "../common/errors";
 import { isId } from "../common/ids";
 import type { RequestContext } from "../context";
 import { tenantEvents } from "../live/subscriptions";
-import type { ConversionRecordedMessage, TenantRef } from "../live/topics";
-import { Event } from "../webhooks/event.entity";
 import { ConversionChangeKind, ConversionLiveEventType } from "./conversion-live.types";
 import type { ConversionStatus } from "./conversion-status";
 import { Conversion } from "./conversion.entity";
 import { ConversionType } from "./conversion.types";
+import { Event } from "../outbox/event.entity";
+import { type ConversionRecordedMessage } from "./conversion-topics";
+import { type TenantRef } from "../common/tenant-scope";
 
 /**
  * `conversionRecorded(operatorId?, affiliateId?)`: new conversions and status changes the

@@ -6,11 +6,13 @@ import { decimalText, Money } from "../common/decimal";
 import { newId } from "../common/ids";
 import { jsonbText } from "../common/json-text";
 import type { RequestContext } from "../context";
-import { asDate } from "../db/sql";
-import { publishEvent } from "../webhooks/publish";
+import { toDate } from "../db/sql";
 import type { ConversionInput } from "./conversion-input";
 import { canTransition, type ConversionSource, type ConversionStatus } from "./conversion-status";
 import { CHANGE_STATUS, INSERT_NEW, SELECT_BY_IDENTITY, type ConversionRow } from "./conversion.statements";
+import { publishEvent } from "../outbox/publish";
+import type { EventTypeSpec } from "../common/event-type";
+import { CONVERSION_RECORDED, CONVERSION_STATUS_CHANGED } from "./conversion-events";
 
 export enum ConversionOutcome {
   ACCEPTED = "accepted",
@@ -184,10 +186,10 @@ async function recordInTransaction(tx: EntityManager, submissions: readonly Conv
     if (result instanceof Error || result === undefined) continue;
     if (result.outcome === ConversionOutcome.ACCEPTED) {
       const row = insertedById.get(result.conversionId)!;
-      await publish(tx, "conversion.recorded", row, null);
+      await publish(tx, CONVERSION_RECORDED, row, null);
     } else if (result.outcome === ConversionOutcome.STATUS_CHANGED) {
       const change = changes.find((candidate) => candidate.index === index)!;
-      await publish(tx, "conversion.status_changed", change.row, change.previous);
+      await publish(tx, CONVERSION_STATUS_CHANGED, change.row, change.previous);
     }
   }
   return results as ConversionResult[];
@@ -265,7 +267,7 @@ function outcomeOf(outcome: ConversionOutcome, row: ConversionRow, previousStatu
   return { outcome, conversionId: row.id, attributed: row.affiliate_id !== null, status: row.status, previousStatus };
 }
 
-async function publish(tx: EntityManager, type: "conversion.recorded" | "conversion.status_changed", row: ConversionRow, previousStatus: ConversionStatus | null): Promise<void> {
+async function publish(tx: EntityManager, type: EventTypeSpec, row: ConversionRow, previousStatus: ConversionStatus | null): Promise<void> {
   await publishEvent(tx, { type, data: conversionEventData(row, previousStatus), operatorId: row.operator_id, affiliateId: row.affiliate_id });
   // Each publish flushes; a batch's earlier events need no change tracking, so keep the identity map small.
   tx.clear();
@@ -289,7 +291,7 @@ export function conversionEventData(row: ConversionRow, previousStatus: Conversi
     ...(previousStatus !== null ? { previousStatus } : {}),
     amount: row.amount === null ? null : decimalText(row.amount),
     currency: row.currency,
-    occurredAt: asDate(row.occurred_at).toISOString(),
+    occurredAt: toDate(row.occurred_at).toISOString(),
     attributed: row.affiliate_id !== null,
     sub1: row.sub1,
     sub2: row.sub2,

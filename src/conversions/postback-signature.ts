@@ -20,8 +20,8 @@ const SIGNATURE_FORMAT = /^v1=([0-9a-f]{64})$/;
 const TIMESTAMP_FORMAT = /^\d{1,12}$/;
 
 export class SignatureError extends UnauthenticatedError {
-  constructor(code: "MISSING_SIGNATURE" | "INVALID_SIGNATURE" | "SIGNATURE_EXPIRED", message: string) {
-    super(code, message);
+  constructor(message: string, code: "MISSING_SIGNATURE" | "INVALID_SIGNATURE" | "SIGNATURE_EXPIRED") {
+    super(message, code);
   }
 }
 
@@ -66,16 +66,16 @@ export interface SignatureCheck {
 export function verifyPostbackSignature(check: SignatureCheck): void {
   const { timestamp, signature } = check;
   if (timestamp === undefined || timestamp === "" || signature === undefined || signature === "") {
-    throw new SignatureError("MISSING_SIGNATURE", "This operator's postbacks must be signed: send X-Hub-Timestamp and X-Hub-Signature");
+    throw new SignatureError("This operator's postbacks must be signed: send X-Hub-Timestamp and X-Hub-Signature", "MISSING_SIGNATURE");
   }
   if (!TIMESTAMP_FORMAT.test(timestamp)) {
-    throw new SignatureError("INVALID_SIGNATURE", "X-Hub-Timestamp must be unix seconds");
+    throw new SignatureError("X-Hub-Timestamp must be unix seconds", "INVALID_SIGNATURE");
   }
   if (Math.abs(check.nowSeconds - Number(timestamp)) > check.toleranceSeconds) {
-    throw new SignatureError("SIGNATURE_EXPIRED", `The signature's timestamp is more than ${check.toleranceSeconds} s from the hub's clock`);
+    throw new SignatureError(`The signature's timestamp is more than ${check.toleranceSeconds} s from the hub's clock`, "SIGNATURE_EXPIRED");
   }
   const given = SIGNATURE_FORMAT.exec(signature.trim());
-  if (!given) throw new SignatureError("INVALID_SIGNATURE", "X-Hub-Signature must be v1=<64 lowercase hex digits>");
+  if (!given) throw new SignatureError("X-Hub-Signature must be v1=<64 lowercase hex digits>", "INVALID_SIGNATURE");
   const givenBytes = Buffer.from(given[1]!, "hex");
   let matched = false;
   // Every secret is tried (no early exit), each comparison constant-time.
@@ -83,5 +83,5 @@ export function verifyPostbackSignature(check: SignatureCheck): void {
     const expected = Buffer.from(signPostback(secret, timestamp, check.payload).slice(SIGNATURE_VERSION.length + 1), "hex");
     if (timingSafeEqual(expected, givenBytes)) matched = true;
   }
-  if (!matched) throw new SignatureError("INVALID_SIGNATURE", "The signature does not match the request");
+  if (!matched) throw new SignatureError("The signature does not match the request", "INVALID_SIGNATURE");
 }

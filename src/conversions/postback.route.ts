@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { AccessPolicy } from "../auth/access-gate";
+import type { AccessPolicy } from "../http/access";
+import { admittedKey } from "../auth/access-gate";
 import { API_KEY_QUERY_PARAMETER } from "../auth/credentials";
 import { BadUserInputError, ForbiddenError, UnsupportedMediaTypeError } from "../common/errors";
 import type { Hub } from "../context";
@@ -92,7 +93,7 @@ export async function installPostbackRoutes(app: FastifyInstance, hub: Hub): Pro
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const access = request.access!;
-    const key = access.key!;
+    const key = admittedKey(access);
     if (!key.operatorId || !key.operatorSigning) throw new ForbiddenError("This key is not an operator's");
     const now = new Date();
     let payload: string | Buffer;

@@ -1,15 +1,15 @@
 import { MikroORM, defineConfig, type Options } from "@mikro-orm/postgresql";
+import type { EntityClass } from "@mikro-orm/core";
 import { Migrator } from "@mikro-orm/migrations";
 import { MIGRATIONS } from "../../migrations";
-import { ENTITIES } from "./entities";
 import type { Logger } from "../common/logger";
 
 export const MIGRATIONS_TABLE = "mikro_orm_migrations";
 
-export function ormOptions(databaseUrl: string, poolSize: number, log?: Logger): Options {
+export function ormOptions(databaseUrl: string, poolSize: number, entities: readonly EntityClass<unknown>[], log?: Logger): Options {
   return defineConfig({
     clientUrl: databaseUrl,
-    entities: ENTITIES,
+    entities: [...entities],
     extensions: [Migrator],
     pool: { min: 0, max: poolSize },
     allowGlobalContext: false,
@@ -31,6 +31,6 @@ export function ormOptions(databaseUrl: string, poolSize: number, log?: Logger):
   });
 }
 
-export async function openOrm(databaseUrl: string, poolSize: number, log?: Logger): Promise<MikroORM> {
-  return MikroORM.init(ormOptions(databaseUrl, poolSize, log));
+export async function openOrm(databaseUrl: string, poolSize: number, entities: readonly EntityClass<unknown>[], log?: Logger): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(databaseUrl, poolSize, entities, log));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { asDate, namedSql } from "./sql";
+import { namedSql, toDate } from "./sql";
 
 describe("namedSql", () => {
   it("turns :name into positional parameters and leaves ::casts alone", () => {
@@ -9,12 +9,15 @@ describe("namedSql", () => {
   });
 });
 
-describe("asDate", () => {
+describe("toDate", () => {
   it("reads Postgres timestamptz text and Dates", () => {
-    expect(asDate("2026-01-02 03:04:05.123+00").toISOString()).toBe("2026-01-02T03:04:05.123Z");
-    expect(asDate("2026-01-02 05:04:05+02").toISOString()).toBe("2026-01-02T03:04:05.000Z");
-    expect(asDate("2026-01-02 03:04:05.123456+05:30").toISOString()).toBe("2026-01-01T21:34:05.123Z");
+    expect(toDate("2026-01-02 03:04:05.123+00").toISOString()).toBe("2026-01-02T03:04:05.123Z");
+    expect(toDate("2026-01-02 05:04:05+02").toISOString()).toBe("2026-01-02T03:04:05.000Z");
+    expect(toDate("2026-01-02 03:04:05.123456+05:30").toISOString()).toBe("2026-01-01T21:34:05.123Z");
+    expect(toDate("2026-01-02 03:04:05.678901+00").toISOString()).toBe("2026-01-02T03:04:05.678Z");
+    expect(toDate("2026-01-02 03:04:05.5+05:30").toISOString()).toBe("2026-01-01T21:34:05.500Z");
     const now = new Date();
-    expect(asDate(now)).toBe(now);
+    expect(toDate(now)).toBe(now);
+    expect(toDate(null)).toBeNull();
   });
 });

@@ -40,12 +40,17 @@ export async function sqlRows<R>(em: EntityManager, statement: NamedStatement | 
 }
 
 /**
- * Timestamps from hand-written statements: MikroORM makes the driver hand timestamptz
- * back as Postgres text ("2026-01-02 03:04:05.123+00"); this reads either form.
+ * Timestamps from hand-written statements: MikroORM makes the driver hand timestamptz back
+ * as Postgres text ("2026-01-02 03:04:05.678901+00"); a plain pg pool returns Dates. This
+ * reads both (and Postgres' infinities).
  */
-export function asDate(value: Date | string): Date {
+export function toDate(value: string | Date): Date;
+export function toDate(value: string | Date | null | undefined): Date | null;
+export function toDate(value: string | Date | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
   if (value instanceof Date) return value;
-  const date = new Date(value.replace(" ", "T").replace(/([+-]\d{2})$/, "$1:00"));
+  if (value === "infinity" || value === "-infinity") return new Date(value === "infinity" ? 8.64e15 : -8.64e15);
+  const date = new Date(value.replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
   if (Number.isNaN(date.getTime())) throw new Error(`not a timestamp: ${value}`);
   return date;
 }

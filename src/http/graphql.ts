@@ -3,7 +3,7 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastif
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GraphQLSchema, OperationDefinitionNode } from "graphql";
 import { GraphQLError } from "graphql";
-import type { AccessPolicy, AccessState } from "../auth/access-gate";
+import type { AccessPolicy, AccessState } from "./access";
 import { RateLimitedError } from "../common/errors";
 import { createRequestContext, type Hub, type RequestContext } from "../context";
 import { createGraphqlErrorFormatter } from "./graphql-errors";

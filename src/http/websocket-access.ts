@@ -1,12 +1,11 @@
 import type { IncomingMessage } from "node:http";
 import { GraphQLError, Kind, parse, type OperationDefinitionNode } from "graphql";
-import { newAccessState, type AccessGate, type AccessState } from "../auth/access-gate";
+import { newAccessState, type ApiGate, type AccessState } from "./access";
 import { RateLimitedError, ServiceUnavailableError, toHubError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import { operationLabel } from "./graphql";
-import type { ConnectionAuthorization } from "./websocket-auth";
-import { WS_CLOSE } from "./websocket-auth";
-import { type KeyViewer } from "../common/viewer";
+import { WS_CLOSE } from "./websocket-close";
+import type { KeyViewer } from "../common/viewer";
 
 /**
  * graphql-ws through the same access gate as REST and GraphQL over HTTP: the client
@@ -15,6 +14,10 @@ import { type KeyViewer } from "../common/viewer";
  */
 export const WS_METHOD = "WS";
 const WS_ROUTE = "/graphql";
+
+export type ConnectionAuthorization =
+  | { readonly ok: true; readonly viewer: KeyViewer }
+  | { readonly ok: false; readonly closeCode: number; readonly code: string; readonly message: string };
 
 /** What a connection keeps for its later operations. */
 export interface GatedConnection {
@@ -32,7 +35,7 @@ function firstOperation(query: unknown): OperationDefinitionNode | undefined {
   }
 }
 
-function record(gate: AccessGate, connection: GatedConnection, state: AccessState, status: number, started: bigint): void {
+function record(gate: ApiGate, connection: GatedConnection, state: AccessState, status: number, started: bigint): void {
   gate.record(state, {
     requestId: connection.id,
     method: WS_METHOD,
@@ -61,7 +64,7 @@ function refusalOf(error: unknown, log: Logger): { closeCode: number; code: stri
 
 /** connection_init: the key (in the payload) through the gate; refusals are logged with their close reason's code. */
 export async function admitConnection(
-  gate: AccessGate,
+  gate: ApiGate,
   connection: GatedConnection,
   params: Readonly<Record<string, unknown>> | undefined,
   request: IncomingMessage,
@@ -94,7 +97,7 @@ export async function admitConnection(
 
 /** Each operation: the key must still be active, allowed here, and within its budget. Refusals answer that operation only. */
 export async function admitOperation(
-  gate: AccessGate,
+  gate: ApiGate,
   connection: GatedConnection,
   payload: { operationName?: string | null; query?: unknown },
 ): Promise<readonly GraphQLError[] | undefined> {

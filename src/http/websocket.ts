@@ -4,15 +4,14 @@ import { GraphQLError, type GraphQLSchema } from "graphql";
 import { CloseCode, handleProtocols, makeServer, type Server } from "graphql-ws";
 import { Counter, Gauge } from "prom-client";
 import WebSocket, { WebSocketServer } from "ws";
-import { ApiKey } from "../auth/api-key.entity";
 import type { Logger } from "../common/logger";
 import { createRequestContext, type Hub } from "../context";
 import type { LiveConnection, LiveRequestContext } from "../live/live-connection";
 import { LIVE_RESYNC, type LiveTopics } from "../live/topics";
 import { createGraphqlErrorFormatter } from "./graphql-errors";
 import { MAX_BODY_BYTES } from "./server";
-import { authorizeConnection, closeReason, WS_CLOSE } from "./websocket-auth";
-import type { AccessGate } from "../auth/access-gate";
+import { closeReason, WS_CLOSE } from "./websocket-close";
+import type { ApiGate } from "./access";
 import { admitConnection, admitOperation, type GatedConnection } from "./websocket-access";
 import { ANONYMOUS, type Viewer } from "../common/viewer";
 
@@ -88,7 +87,7 @@ class LiveWebSocketServer {
   private readonly gauge: Gauge;
   private readonly closed: Counter<"reason">;
 
-  constructor(server: HttpServer, private readonly hub: Hub, schema: GraphQLSchema, private readonly gate: AccessGate | undefined) {
+  constructor(server: HttpServer, private readonly hub: Hub, schema: GraphQLSchema, private readonly gate: ApiGate) {
     this.log = hub.log.child({ component: "websocket" });
     const registers = [hub.metrics];
     this.gauge = new Gauge({ name: "hub_ws_connections", help: "Open graphql-ws connections", registers });
@@ -181,9 +180,7 @@ class LiveWebSocketServer {
   }
 
   private async authorize(connection: Connection, params: Record<string, unknown> | undefined): Promise<boolean> {
-    const outcome = this.gate
-      ? await admitConnection(this.gate, connection, params, connection.request, this.log)
-      : await authorizeConnection(this.hub, params, connection.request);
+    const outcome = await admitConnection(this.gate, connection, params, connection.request, this.log);
     if (!outcome.ok) {
       const kind: CloseKind = outcome.closeCode === WS_CLOSE.FORBIDDEN ? "forbidden"
         : outcome.closeCode === WS_CLOSE.BAD_REQUEST ? "bad_request"
@@ -312,8 +309,7 @@ class LiveWebSocketServer {
     const ids = [...this.byKey.keys()];
     if (ids.length === 0) return;
     try {
-      const active = await this.hub.orm.em.fork().find(ApiKey, { id: { $in: ids }, revokedAt: null }, { fields: ["id"] });
-      const activeIds = new Set(active.map((key) => key.id));
+      const activeIds = await this.gate.activeKeyIds(ids);
       for (const id of ids) if (!activeIds.has(id)) this.revoked(id);
     } catch (error) {
       this.log.warn({ err: error }, "could not re-check the keys of open WebSocket connections");
@@ -323,9 +319,9 @@ class LiveWebSocketServer {
 
 /**
  * graphql-ws on the same path as Apollo's HTTP endpoint; the key travels in connection_init.
- * With the access gate, connections and operations get the HTTP calls' checks and logging.
+ * Connections and operations pass the access gate, with the HTTP calls' checks and logging.
  */
-export function attachGraphqlWebSocket(server: HttpServer, hub: Hub, schema: GraphQLSchema, gate?: AccessGate): WebSocketHandle {
+export function attachGraphqlWebSocket(server: HttpServer, hub: Hub, schema: GraphQLSchema, gate: ApiGate): WebSocketHandle {
   const live = new LiveWebSocketServer(server, hub, schema, gate);
   return {
     connectionCount: () => live.connectionCount(),

@@ -1,6 +1,5 @@
-import { Logger as WorkerLogger, run, type Runner, type TaskList } from "graphile-worker";
+import { Logger as WorkerLogger, parseCronItems, run, type CronItem, type Runner, type TaskList } from "graphile-worker";
 import type { Hub } from "../context";
-import { collectCronItems } from "./tasks";
 
 export interface WorkerHandle {
   isRunning(): boolean;
@@ -31,14 +30,18 @@ function workerLogger(hub: Hub): WorkerLogger {
   });
 }
 
-export async function startWorker(hub: Hub, tasks: TaskList): Promise<WorkerHandle> {
+/**
+ * Cron items go through graphile-worker's cron: each is enqueued at most once per slot
+ * across all worker processes (its known_crontabs table).
+ */
+export async function startWorker(hub: Hub, tasks: TaskList, cron: readonly CronItem[]): Promise<WorkerHandle> {
   const runner: Runner = await run({
     pgPool: hub.pool,
     taskList: tasks,
     concurrency: hub.config.workerConcurrency,
     pollInterval: hub.config.workerPollIntervalMs,
     noHandleSignals: true,
-    parsedCronItems: collectCronItems(),
+    parsedCronItems: parseCronItems([...cron]),
     logger: workerLogger(hub),
   });
   let running = true;

@@ -1,8 +1,6 @@
 import { Counter, Gauge } from "prom-client";
 import type { Hub } from "../context";
 import type { ReadinessCheck } from "../http/health";
-import { jobQueueSample } from "../jobs/job-queue.service";
-import { queueDepthSample } from "../webhooks/delivery-live";
 import { LiveListener, type ListenerMetrics } from "./live-listener";
 import { StateSampler, type LiveSample } from "./state-sampler";
 
@@ -15,11 +13,6 @@ export interface LiveHandle {
   /** The LISTEN connection (api roles only). */
   readonly listener: LiveListener | undefined;
   close(): Promise<void>;
-}
-
-/** States the worker samples and announces when they change; features add theirs here. */
-export function collectLiveSamples(_hub: Hub): LiveSample[] {
-  return [jobQueueSample, queueDepthSample];
 }
 
 function listenerMetrics(hub: Hub): ListenerMetrics {
@@ -41,7 +34,7 @@ function listenerMetrics(hub: Hub): ListenerMetrics {
  * pub/sub that subscriptions read (and a readiness check on it). worker roles: the
  * state sampler that announces queue changes. Publishing (notifyLive) needs neither.
  */
-export async function installLive(hub: Hub, databaseUrl: string, readiness: ReadinessCheck[]): Promise<LiveHandle> {
+export async function installLive(hub: Hub, databaseUrl: string, readiness: ReadinessCheck[], samples: readonly LiveSample[]): Promise<LiveHandle> {
   const steps: Array<() => Promise<void>> = [];
   let listener: LiveListener | undefined;
   if (hub.config.runsApi) {
@@ -63,7 +56,7 @@ export async function installLive(hub: Hub, databaseUrl: string, readiness: Read
     });
   }
   if (hub.config.runsWorker) {
-    const sampler = new StateSampler(hub, collectLiveSamples(hub), hub.config.live.statePushIntervalMs);
+    const sampler = new StateSampler(hub, samples, hub.config.live.statePushIntervalMs);
     sampler.start();
     steps.push(() => sampler.close());
   }

@@ -1,8 +1,8 @@
 import type { RequestContext } from "../context";
 import { liveConnectionOf } from "./live-connection";
 import { StateFeed } from "./state-feed";
-import type { LiveTopic, LiveTopics, TenantRef } from "./topics";
-import { isVisible, narrowScope, scopeKey, scopeOf, type TenantScope } from "../common/tenant-scope";
+import type { LiveTopic, LiveTopics } from "./topics";
+import { isVisible, narrowScope, scopeKey, scopeOf, type TenantScope, type TenantRef } from "../common/tenant-scope";
 
 /**
  * The building blocks subscription resolvers use; each returns what a type-graphql

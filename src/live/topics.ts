@@ -1,3 +1,5 @@
+import type { TenantRef } from "../common/tenant-scope";
+
 /**
  * The live topics: what travels between hub processes over Postgres NOTIFY, and what
  * subscriptions read from the in-process pub/sub. Payloads carry ids and a few small
@@ -10,10 +12,6 @@
 
 /** The one Postgres channel every hub process LISTENs on. The migration's trigger function names it too. */
 export const LIVE_CHANNEL = "affiliate_hub_live";
-
-import type { TenantRef } from "../common/tenant-scope";
-
-export type { TenantRef };
 
 export interface ProcessRef {
   role: string;
@@ -31,7 +29,10 @@ export interface LiveProbeMessage extends TenantRef {
   answeredBy: ProcessRef;
 }
 
-/** Topic → payload. Every topic here may cross processes. */
+/**
+ * Topic → payload. Every topic here may cross processes. Features add their own topics
+ * to this interface (`declare module "../live/topics"`) in their `*-topics.ts`.
+ */
 export interface LiveTopics {
   /** An API key was revoked or deleted (the api_key trigger): its WebSockets close. */
   "auth.api_key_revoked": { apiKeyId: string };
@@ -39,32 +40,6 @@ export interface LiveTopics {
   "jobs.queue_changed": Record<string, never>;
   /** A live probe's answer (sendLiveProbe). */
   "live.probe": LiveProbeMessage;
-  /** The webhook delivery queue's counts changed (the worker's sampler). */
-  "queue.depth_changed": Record<string, never>;
-  /** A delivery attempt was logged (trigger on delivery_attempt); tenant = the endpoint's owner. */
-  "delivery.attempted": DeliveryAttemptedMessage;
-  /** A conversion was recorded or changed status (trigger on its outbox event row). */
-  "conversion.recorded": ConversionRecordedMessage;
-  /** An alert was raised, updated or resolved (alert.service.ts, in the alert's transaction). */
-  "alert.raised": AlertChangedMessage;
-}
-
-export interface DeliveryAttemptedMessage extends TenantRef {
-  attemptId: string;
-  endpointId: string;
-}
-
-export interface ConversionRecordedMessage extends TenantRef {
-  /** The outbox event (`event.id`) whose payload names the conversion. */
-  eventId: string;
-  type: "conversion.recorded" | "conversion.status_changed";
-}
-
-export type AlertChange = "RAISED" | "UPDATED" | "RESOLVED";
-
-export interface AlertChangedMessage extends TenantRef {
-  alertId: string;
-  state: AlertChange;
 }
 
 export type LiveTopic = keyof LiveTopics;

@@ -1,10 +1,10 @@
 import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription } from "type-graphql";
 import type { RequestContext } from "../context";
-import type { DeliveryAttemptedMessage } from "../live/topics";
 import type { DeliveryAttempt } from "./delivery-attempt.entity";
 import { deliveryAttemptEvents, loadAnnouncedAttempt, queueDepthFeed } from "./delivery-live";
 import type { QueueStats } from "./queue-stats";
 import { DeliveryAttemptType, QueueStatsType } from "./webhook.types";
+import { type DeliveryAttemptedMessage } from "./webhook-topics";
 
 @Resolver()
 export class DeliveryLiveResolver {

@@ -4,12 +4,12 @@ import { isId } from "../common/ids";
 import type { RequestContext } from "../context";
 import type { LiveSample } from "../live/state-sampler";
 import { liveEvents, liveState } from "../live/subscriptions";
-import type { DeliveryAttemptedMessage } from "../live/topics";
 import { DeliveryAttempt } from "./delivery-attempt.entity";
 import { endpointScopeFilter } from "./endpoint-scope";
 import { queueStats, type QueueStats, type QueueStatsScope } from "./queue-stats";
 import { WebhookEndpoint } from "./webhook-endpoint.entity";
 import { isVisible, scopeOf, type TenantScope } from "../common/tenant-scope";
+import { type DeliveryAttemptedMessage } from "./webhook-topics";
 
 /**
  * What makes the queue "changed": the counts per endpoint. The sample time and the age of

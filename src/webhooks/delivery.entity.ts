@@ -1,7 +1,7 @@
 import { Entity, Enum, Index, ManyToOne, Property, Unique } from "@mikro-orm/core";
 import { BaseEntity } from "../db/base.entity";
-import { Event } from "./event.entity";
 import { WebhookEndpoint } from "./webhook-endpoint.entity";
+import { Event } from "../outbox/event.entity";
 
 export enum DeliveryState {
   /** Waiting for the first attempt of its series (or a rate-limit slot). */

@@ -14,7 +14,6 @@ import {
   replayFailedDeliveries,
 } from "./delivery.service";
 import { scopeOf } from "../common/tenant-scope";
-import type { Event } from "./event.entity";
 import { queueStats, type QueueStats } from "./queue-stats";
 import { DeliveryFilterInput } from "./webhook.inputs";
 import {
@@ -25,6 +24,7 @@ import {
   OutboundEventType,
   QueueStatsType,
 } from "./webhook.types";
+import { type Event } from "../outbox/event.entity";
 
 @Resolver(() => DeliveryType)
 export class DeliveryResolver {

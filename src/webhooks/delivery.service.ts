@@ -5,13 +5,14 @@ import { enqueueJob } from "../jobs/enqueue";
 import { DeliveryAttempt } from "./delivery-attempt.entity";
 import { addDeliveryJobsSql, REPLAY_BATCH_TASK } from "./delivery-jobs";
 import { DeliveryReplayBatch } from "./delivery-replay-batch.entity";
-import { endpointMatchSql } from "./delivery-routing";
 import { Delivery, DeliveryState } from "./delivery.entity";
 import { endpointScopeFilter, endpointScopeSql } from "./endpoint-scope";
 import { scopeOf, isVisible, type TenantScope } from "../common/tenant-scope";
-import { Event } from "./event.entity";
 import { findVisibleEndpoint } from "./webhook-endpoint.service";
 import { WebhookEndpoint } from "./webhook-endpoint.entity";
+import { Event } from "../outbox/event.entity";
+import { endpointMatchSql } from "../outbox/event-routing";
+import { findEventType } from "../outbox/event-types";
 
 export const MAX_PAGE_SIZE = 500;
 /** Like Svix's recover: a bounded window and a bounded number per call. */
@@ -129,7 +130,7 @@ export async function replayDelivery(ctx: RequestContext, id: string): Promise<D
 export async function replayEvent(ctx: RequestContext, eventId: string): Promise<Delivery[]> {
   const scope = scopeOf(ctx.viewer);
   const event = await findVisibleEvent(ctx, eventId, scope);
-  const match = endpointMatchSql({ type: event.type, operatorId: event.operatorId ?? null, affiliateId: event.affiliateId ?? null });
+  const match = endpointMatchSql({ type: event.type, postbackUrl: findEventType(ctx.hub.eventTypes, event.type)?.postbackUrl ?? false, operatorId: event.operatorId ?? null, affiliateId: event.affiliateId ?? null });
   const owned = endpointScopeSql(scope);
   const ids = await ctx.em.transactional(async (em) => {
     const matched = `select e.id from webhook_endpoint e where ${match.sql} and ${owned.sql}`;

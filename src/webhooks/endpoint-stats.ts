@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { toDate } from "./sql-values";
 import { queueStats, type EndpointQueueStats } from "./queue-stats";
+import { toDate } from "../db/sql";
 
 /** How many recent attempts the endpoint's health figures are computed over. */
 export const RECENT_ATTEMPTS = 100;

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { toDate } from "./sql-values";
+import { toDate } from "../db/sql";
 
 export interface EndpointQueueStats {
   endpointId: string;

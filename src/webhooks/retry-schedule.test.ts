@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { maxAttempts, nextRetryDelay, parseRetryAfter, parseRetrySchedule } from "./retry-schedule";
+import { maxAttempts, nextRetryDelay, parseRetryAfter } from "./retry-schedule";
+import { parseRetrySchedule } from "../common/retry-delays";
 
 describe("retry schedule", () => {
   it("parses the default schedule into 12 attempts over about a day", () => {

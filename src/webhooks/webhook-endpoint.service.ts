@@ -9,13 +9,15 @@ import { addDeliveryJobsSql } from "./delivery-jobs";
 import { Delivery } from "./delivery.entity";
 import { endpointScopeFilter } from "./endpoint-scope";
 import { scopeOf, type TenantScope } from "../common/tenant-scope";
-import { EVENT_TYPES, isEventType, POSTBACK_EVENT_TYPES } from "./event-types";
+import { findEventType, postbackUrlEventTypes } from "../outbox/event-types";
+import type { EventTypeSpec } from "../common/event-type";
 import { checkPostbackTemplate, PostbackTemplateError, templateSample } from "./postback-template";
-import { publishEvent } from "./publish";
 import { generateWebhookSecret } from "./signing";
 import { bareHostname, checkTargetUrl, resolveChecked, TargetRefusedError } from "./target-guard";
 import { EndpointDisabledReason, WebhookEndpoint, WebhookFormat } from "./webhook-endpoint.entity";
 import ipaddr from "ipaddr.js";
+import { publishEvent } from "../outbox/publish";
+import { WEBHOOK_TEST } from "./webhook-events";
 
 export const MAX_URL_LENGTH = 2_000;
 export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
@@ -49,16 +51,17 @@ export async function listEndpoints(ctx: RequestContext): Promise<WebhookEndpoin
   return ctx.em.find(WebhookEndpoint, endpointScopeFilter(scopeOf(ctx.viewer)), { orderBy: { createdAt: "asc", id: "asc" } });
 }
 
-function checkEventTypes(types: string[], format: WebhookFormat): string[] {
+function checkEventTypes(catalogue: readonly EventTypeSpec[], types: string[], format: WebhookFormat): string[] {
   const unique = [...new Set(types.map((type) => type.trim()))];
-  const unknown = unique.filter((type) => !isEventType(type));
+  const unknown = unique.filter((type) => !findEventType(catalogue, type));
   if (unknown.length > 0) {
-    throw new BadUserInputError(`eventTypes has unknown types ${unknown.join(", ")}; known: ${EVENT_TYPES.join(", ")}`, { field: "eventTypes" });
+    throw new BadUserInputError(`eventTypes has unknown types ${unknown.join(", ")}; known: ${catalogue.map((spec) => spec.name).join(", ")}`, { field: "eventTypes" });
   }
   if (format === WebhookFormat.POSTBACK_URL) {
-    const refused = unique.filter((type) => !(POSTBACK_EVENT_TYPES as readonly string[]).includes(type));
+    const postbackTypes = postbackUrlEventTypes(catalogue);
+    const refused = unique.filter((type) => !postbackTypes.includes(type));
     if (refused.length > 0) {
-      throw new BadUserInputError(`a POSTBACK_URL endpoint receives conversion events only (${POSTBACK_EVENT_TYPES.join(", ")}), not ${refused.join(", ")}`, { field: "eventTypes" });
+      throw new BadUserInputError(`a POSTBACK_URL endpoint receives conversion events only (${postbackTypes.join(", ")}), not ${refused.join(", ")}`, { field: "eventTypes" });
     }
   }
   return unique;
@@ -140,7 +143,7 @@ export async function createEndpoint(ctx: RequestContext, input: CreateEndpointI
   const allowPrivate = ctx.hub.config.webhooks.allowPrivateTargets;
   const owner = await ownerFor(ctx, input);
   const url = await checkEndpointUrl(input.url, format, allowPrivate);
-  const eventTypes = checkEventTypes(input.eventTypes ?? [], format);
+  const eventTypes = checkEventTypes(ctx.hub.eventTypes, input.eventTypes ?? [], format);
   const secret = generateWebhookSecret();
   const enabled = input.enabled ?? true;
   const endpoint = ctx.em.create(WebhookEndpoint, {
@@ -166,7 +169,7 @@ export async function updateEndpoint(ctx: RequestContext, id: string, input: End
   const format = input.format ?? endpoint.format;
   const allowPrivate = ctx.hub.config.webhooks.allowPrivateTargets;
   if (input.url !== undefined || input.format !== undefined) endpoint.url = await checkEndpointUrl(input.url ?? endpoint.url, format, allowPrivate);
-  if (input.eventTypes !== undefined || input.format !== undefined) endpoint.eventTypes = checkEventTypes(input.eventTypes ?? endpoint.eventTypes, format);
+  if (input.eventTypes !== undefined || input.format !== undefined) endpoint.eventTypes = checkEventTypes(ctx.hub.eventTypes, input.eventTypes ?? endpoint.eventTypes, format);
   endpoint.format = format;
   if (input.description !== undefined) endpoint.description = checkDescription(input.description);
   if (input.rateLimitPerSecond !== undefined) endpoint.rateLimitPerSecond = checkRateLimit(input.rateLimitPerSecond);
@@ -258,7 +261,7 @@ export async function sendTestWebhook(ctx: RequestContext, id: string): Promise<
   if (!endpoint.enabled) throw new ConflictError(`Webhook endpoint ${id} is disabled; enable it first`, "ENDPOINT_DISABLED");
   const event = await ctx.em.transactional((em) =>
     publishEvent(em, {
-      type: "webhook.test",
+      type: WEBHOOK_TEST,
       data: { endpointId: endpoint.id, message: "A test event from affiliate-hub: if you can read this, delivery works.", sentAt: new Date().toISOString() },
       operatorId: endpoint.ownerOperatorId ?? null,
       affiliateId: endpoint.ownerAffiliateId ?? null,

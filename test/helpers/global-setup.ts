@@ -7,6 +7,8 @@ import { createLogger } from "../../src/common/logger";
 import { openOrm } from "../../src/db/orm";
 import { createPool, migrate } from "../../src/db/database";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../../src/db/embedded-postgres";
+import { entitiesOf } from "../../src/feature";
+import { FEATURES } from "../../src/features";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -44,7 +46,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.connect();
   await admin.query(`create database ${templateDatabase}`);
   const templateUrl = withDatabase(serverUrl, templateDatabase);
-  const orm = await openOrm(templateUrl, 2);
+  const orm = await openOrm(templateUrl, 2, entitiesOf(FEATURES));
   const pool = createPool(templateUrl, 2, log, "template");
   try {
     await migrate(orm, pool, log);

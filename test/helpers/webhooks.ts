@@ -1,19 +1,31 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { publishEvent, type OutboundEvent } from "../../src/webhooks/publish";
-import type { Event } from "../../src/webhooks/event.entity";
 import { CreateWebhookEndpointDocument, type CreateWebhookEndpointInput } from "../generated/graphql";
 import { graphqlOk } from "./graphql";
 import type { TestHub } from "./hub";
 import { waitFor } from "./wait-for";
+import { type Event } from "../../src/outbox/event.entity";
+import { publishEvent, type OutboundEvent } from "../../src/outbox/publish";
+import { findEventType } from "../../src/outbox/event-types";
+import type { EventTypeSpec } from "../../src/common/event-type";
+import { eventTypesOf } from "../../src/feature";
+import { FEATURES } from "../../src/features";
 
 export async function createEndpoint(hub: TestHub, input: CreateWebhookEndpointInput, apiKey = hub.adminKey) {
   const { createWebhookEndpoint } = await graphqlOk(hub.graphqlUrl, CreateWebhookEndpointDocument, { variables: { input }, apiKey });
   return createWebhookEndpoint;
 }
 
+/** A declared event type by name (the features' catalogue), as tests name them. */
+export function eventType(name: string): EventTypeSpec {
+  const spec = findEventType(eventTypesOf(FEATURES), name);
+  if (!spec) throw new Error(`no feature declares the event type ${name}`);
+  return spec;
+}
+
 /** Publishes in its own transaction, as a feature would inside its unit of work. */
-export async function publish(em: EntityManager, event: OutboundEvent): Promise<Event> {
-  return em.fork().transactional((tx) => publishEvent(tx, event));
+export async function publish(em: EntityManager, event: Omit<OutboundEvent, "type"> & { type: string | EventTypeSpec }): Promise<Event> {
+  const type = typeof event.type === "string" ? eventType(event.type) : event.type;
+  return em.fork().transactional((tx) => publishEvent(tx, { ...event, type }));
 }
 
 let conversionCounter = 0;

@@ -7,7 +7,8 @@ import { startTestHub, type TestHub } from "../helpers/hub";
 import { createKey, createOperator, getPostback, type OperatorFixture } from "../helpers/inbound";
 import { waitFor } from "../helpers/wait-for";
 import { enqueueJob } from "../../src/jobs/enqueue";
-import { collectCronItems } from "../../src/jobs/tasks";
+import { cronOf } from "../../src/feature";
+import { FEATURES } from "../../src/features";
 
 const HUB_QUERY = "query WhoAmI { hub { role } }";
 
@@ -235,7 +236,7 @@ describe("request log durability and retention", () => {
   });
 
   it("prunes entries older than REQUEST_LOG_RETENTION_DAYS, and expired rate-limit windows, on schedule", async () => {
-    expect(collectCronItems().map((item) => item.task).sort()).toEqual(["rate_limit__prune", "request_log__prune"]);
+    expect(cronOf(FEATURES).map((item) => item.task).sort()).toEqual(["rate_limit__prune", "request_log__prune"]);
     const hub = await startTestHub({ db, env: { REQUEST_LOG_RETENTION_DAYS: "30" } });
     try {
       await db.query(

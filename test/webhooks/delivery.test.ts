@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Webhook } from "standardwebhooks";
-import { publishEvent } from "../../src/webhooks/publish";
 import { deadKey, disabledKey } from "../../src/alerts/alert-rules";
 import { AlertsDocument, EnableWebhookEndpointDocument, RotateWebhookSecretDocument, WebhookEndpointDocument } from "../generated/graphql";
 import { graphqlOk } from "../helpers/graphql";
@@ -8,7 +7,8 @@ import { startTestHub, type TestHub } from "../helpers/hub";
 import { insertOperator } from "../helpers/tenants";
 import { waitFor } from "../helpers/wait-for";
 import { closedPort, WebhookReceiver } from "../helpers/webhook-receiver";
-import { attemptsOf, conversionData, createEndpoint, deliveriesOf, publish, waitForDeliveryState } from "../helpers/webhooks";
+import { attemptsOf, conversionData, createEndpoint, deliveriesOf, eventType, publish, waitForDeliveryState } from "../helpers/webhooks";
+import { publishEvent } from "../../src/outbox/publish";
 
 /**
  * The delivery engine against real receivers on loopback. Each test owns an operator and
@@ -247,7 +247,7 @@ describe("webhook delivery", () => {
     let rolledBackId: string | undefined;
     await expect(
       hub.hub.orm.em.fork().transactional(async (tx) => {
-        rolledBackId = (await publishEvent(tx, { type: "conversion.recorded", data: conversionData({ operatorId }), operatorId })).id;
+        rolledBackId = (await publishEvent(tx, { type: eventType("conversion.recorded"), data: conversionData({ operatorId }), operatorId })).id;
         throw new Error("the conversion failed to save");
       }),
     ).rejects.toThrow("the conversion failed to save");
@@ -267,7 +267,7 @@ describe("webhook delivery", () => {
     const publishedAt = Date.now();
     const events = await hub.hub.orm.em.fork().transactional(async (tx) => {
       const published = [];
-      for (let i = 0; i < count; i++) published.push(await publishEvent(tx, { type: "conversion.recorded", data: conversionData({ operatorId }), operatorId }));
+      for (let i = 0; i < count; i++) published.push(await publishEvent(tx, { type: eventType("conversion.recorded"), data: conversionData({ operatorId }), operatorId }));
       return published;
     });
     for (const event of events) await waitForDeliveryState(hub, event.id, endpoint.id, ["succeeded"]);

@@ -6,8 +6,8 @@ import { graphqlOk } from "../helpers/graphql";
 import { startTestHub, type TestHub } from "../helpers/hub";
 import { waitFor } from "../helpers/wait-for";
 import { WebhookReceiver } from "../helpers/webhook-receiver";
-import { conversionData, createEndpoint } from "../helpers/webhooks";
-import { publishEvent } from "../../src/webhooks/publish";
+import { conversionData, createEndpoint, eventType } from "../helpers/webhooks";
+import { publishEvent } from "../../src/outbox/publish";
 
 /** Default QUEUE_DEPTH_ALERT_THRESHOLD (100); retries an hour apart so failed deliveries stay queued. */
 let hub: TestHub;
@@ -44,7 +44,7 @@ describe("queue depth", () => {
     const since = new Date(Date.now() - 60_000);
 
     await hub.hub.orm.em.fork().transactional(async (tx) => {
-      for (let i = 0; i < 101; i++) await publishEvent(tx, { type: "conversion.recorded", data: conversionData() });
+      for (let i = 0; i < 101; i++) await publishEvent(tx, { type: eventType("conversion.recorded"), data: conversionData() });
     });
     await waitFor(async () => (await hub.db.query("select count(*)::int as n from delivery where endpoint_id = $1 and state = 'failed'", [endpoint.id])).rows[0]!.n === 101, {
       timeoutMs: 60_000,

@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LOST_ATTEMPT_MESSAGE } from "../../src/webhooks/delivery-sweeper";
-import { publishEvent } from "../../src/webhooks/publish";
 import { createTestDatabase, type TestDatabase } from "../helpers/database";
 import { spawnHub, waitUntilListening, type HubProcess } from "../helpers/hub-process";
 import { startTestHub, TEST_ENCRYPTION_KEY, type TestHub } from "../helpers/hub";
 import { insertOperator } from "../helpers/tenants";
 import { waitFor } from "../helpers/wait-for";
 import { WebhookReceiver } from "../helpers/webhook-receiver";
-import { attemptsOf, conversionData, createEndpoint, publish, waitForDeliveryState } from "../helpers/webhooks";
+import { attemptsOf, conversionData, createEndpoint, eventType, publish, waitForDeliveryState } from "../helpers/webhooks";
+import { publishEvent } from "../../src/outbox/publish";
 
 /**
  * Real worker processes (`HUB_ROLE=worker`, the built hub) against one database; this
@@ -47,7 +47,7 @@ beforeAll(async () => {
 async function ownEndpoint(target: WebhookReceiver) {
   const operator = await insertOperator(api.hub.orm.em.fork());
   const { endpoint } = await createEndpoint(api, { url: target.url(), ownerOperatorId: operator.id });
-  const event = (fields: Record<string, unknown> = {}) => ({ type: "conversion.recorded" as const, data: conversionData({ operatorId: operator.id, ...fields }), operatorId: operator.id });
+  const event = (fields: Record<string, unknown> = {}) => ({ type: eventType("conversion.recorded"), data: conversionData({ operatorId: operator.id, ...fields }), operatorId: operator.id });
   return { endpoint, event };
 }
 

@@ -1,10 +1,11 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { addDeliveryJobsSql } from "./delivery-jobs";
-import { POSTBACK_EVENT_TYPES } from "./event-types";
+import { addDeliveryJobsSql } from "../webhooks/delivery-jobs";
 
 /** What decides which endpoints get an event. */
 export interface EventRouting {
   type: string;
+  /** The type is also for POSTBACK_URL endpoints (EventTypeSpec.postbackUrl). */
+  postbackUrl: boolean;
   operatorId: string | null;
   affiliateId: string | null;
   /** Deliver to this endpoint only, whatever its filter (test webhooks). */
@@ -12,8 +13,6 @@ export interface EventRouting {
   /** Never to these (an alert never goes to the endpoint that caused it). */
   excludeEndpointIds?: readonly string[];
 }
-
-const POSTBACK_TYPES_SQL = POSTBACK_EVENT_TYPES.map((type) => `'${type}'`).join(", ");
 
 /**
  * The SQL condition (on `webhook_endpoint e`) for "this enabled endpoint receives the
@@ -25,11 +24,11 @@ export function endpointMatchSql(routing: EventRouting): { sql: string; params: 
   return {
     sql: `e.enabled
       and (cardinality(e.event_types) = 0 or ?::text = any(e.event_types))
-      and (e.format = 'STANDARD_WEBHOOK' or ?::text in (${POSTBACK_TYPES_SQL}))
+      and (e.format = 'STANDARD_WEBHOOK' or ?::boolean)
       and ((e.owner_operator_id is null and e.owner_affiliate_id is null)
            or e.owner_operator_id = ?::uuid or e.owner_affiliate_id = ?::uuid)
       and not (e.id = any(string_to_array(?::text, ',')::uuid[]))`,
-    params: [routing.type, routing.type, routing.operatorId, routing.affiliateId, (routing.excludeEndpointIds ?? []).join(",")],
+    params: [routing.type, routing.postbackUrl, routing.operatorId, routing.affiliateId, (routing.excludeEndpointIds ?? []).join(",")],
   };
 }
 

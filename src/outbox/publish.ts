@@ -1,11 +1,11 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { EventTypeSpec } from "../common/event-type";
 import { newId } from "../common/ids";
 import { Event } from "./event.entity";
-import type { EventType } from "./event-types";
-import { insertEventWithDeliveries } from "./delivery-routing";
+import { insertEventWithDeliveries } from "./event-routing";
 
 export interface OutboundEvent {
-  type: EventType;
+  type: EventTypeSpec;
   data: Record<string, unknown>;
   operatorId?: string | null;
   affiliateId?: string | null;
@@ -29,12 +29,17 @@ export async function publishEvent(em: EntityManager, event: OutboundEvent): Pro
   const row = {
     id: newId(),
     createdAt: new Date(),
-    type: event.type,
+    type: event.type.name,
     payload: event.data,
     operatorId: event.operatorId ?? null,
     affiliateId: event.affiliateId ?? null,
   };
-  await insertEventWithDeliveries(em, { ...row, onlyEndpointId: event.onlyEndpointId, excludeEndpointIds: event.excludeEndpointIds });
+  await insertEventWithDeliveries(em, {
+    ...row,
+    postbackUrl: event.type.postbackUrl ?? false,
+    onlyEndpointId: event.onlyEndpointId,
+    excludeEndpointIds: event.excludeEndpointIds,
+  });
   // Known to the ORM as an existing row: readable and referencable, never inserted twice.
   return em.merge(Event, row);
 }
