@@ -40,21 +40,6 @@ export async function bootstrapAdminKey(em: EntityManager, configuredSecret: str
   return { generatedSecret: key.secret };
 }
 
-export async function findActiveKey(em: EntityManager, secret: string): Promise<ApiKey | null> {
-  const key = await em.findOne(ApiKey, { keyHash: hashApiKey(secret) });
-  return key && !key.revokedAt ? key : null;
-}
-
-export function viewerOf(key: ApiKey): Viewer {
-  return {
-    kind: "key",
-    apiKeyId: key.id,
-    role: key.role,
-    operatorId: key.operatorId ?? null,
-    affiliateId: key.affiliateId ?? null,
-  };
-}
-
 export const MAX_ALLOWED_IPS = 100;
 export const MAX_RATE_LIMIT_PER_MINUTE = 10_000_000;
 

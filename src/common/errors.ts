@@ -56,11 +56,6 @@ export class ConflictError extends HubError {
   }
 }
 
-export class PayloadTooLargeError extends HubError {
-  readonly code = "PAYLOAD_TOO_LARGE";
-  readonly httpStatus = 413;
-}
-
 export class UnsupportedMediaTypeError extends HubError {
   readonly code = "UNSUPPORTED_MEDIA_TYPE";
   readonly httpStatus = 415;

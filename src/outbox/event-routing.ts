@@ -32,12 +32,6 @@ export function endpointMatchSql(routing: EventRouting): { sql: string; params: 
   };
 }
 
-export interface InsertedEvent {
-  id: string;
-  createdAt: Date;
-  deliveries: number;
-}
-
 /**
  * Inserts the event, one pending delivery per matching endpoint, and their jobs: one
  * statement (one round trip) on the caller's connection, so in the caller's transaction.

@@ -14,8 +14,6 @@ export enum DeliveryState {
 }
 
 /** States that count as queue depth: not yet succeeded or dead. */
-export const UNFINISHED_STATES = [DeliveryState.PENDING, DeliveryState.FAILED] as const;
-
 /**
  * One event for one endpoint. Its state lives here, not in the job queue: the delivery
  * task leases the row, makes one attempt, records it and schedules the next one itself.
