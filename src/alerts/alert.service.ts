@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ForbiddenError, NotFoundError } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { findPage, newestFirstById, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { isAdmin, type Viewer } from "../auth/viewer";
 import { notifyLive } from "../live/notify";
@@ -119,12 +120,14 @@ function alertScope(viewer: Viewer): { operatorId?: string; affiliateId?: string
   throw new ForbiddenError("This key is not scoped to an operator or affiliate");
 }
 
-export async function listAlerts(ctx: RequestContext, filter: { active?: boolean | null; first?: number }): Promise<Alert[]> {
+export const ALERT_LIST = newestFirstById("alerts", 100);
+
+export async function listAlerts(ctx: RequestContext, filter: { active?: boolean | null }, first?: number | null, after?: string | null): Promise<Page<Alert>> {
   const scope = alertScope(ctx.viewer);
   const where: Record<string, unknown> = scope === "all" ? {} : { ...scope };
   if (filter.active === true) where.resolvedAt = null;
   if (filter.active === false) where.resolvedAt = { $ne: null };
-  return ctx.em.find(Alert, where, { orderBy: { createdAt: "desc", id: "desc" }, limit: filter.first ?? 100 });
+  return findPage(ctx.em, Alert, where, ALERT_LIST, { first, after });
 }
 
 export async function acknowledgeAlert(ctx: RequestContext, id: string): Promise<Alert> {
