@@ -1,21 +1,21 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { AFTER_ARG, firstArg, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import type { Alert } from "./alert.entity";
-import { acknowledgeAlert, listAlerts } from "./alert.service";
-import { AlertType } from "./alert.types";
-
-const MAX_ALERTS = 500;
+import { acknowledgeAlert, ALERT_LIST, listAlerts } from "./alert.service";
+import { AlertConnection, AlertType } from "./alert.types";
 
 @Resolver(() => AlertType)
 export class AlertResolver {
   @Authorized()
-  @Query(() => [AlertType], { description: "Newest first. active: true for unresolved, false for resolved, absent for both." })
+  @Query(() => AlertConnection, { description: "Newest first. active: true for unresolved, false for resolved, absent for both." })
   async alerts(
     @Arg("active", () => Boolean, { nullable: true }) active: boolean | null,
-    @Arg("first", () => Int, { defaultValue: 100 }) first: number,
+    @Arg("first", () => Int, firstArg(ALERT_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
     @Ctx() ctx: RequestContext,
-  ): Promise<Alert[]> {
-    return listAlerts(ctx, { active, first: Math.min(Math.max(1, first), MAX_ALERTS) });
+  ): Promise<Page<Alert>> {
+    return listAlerts(ctx, { active }, first, after);
   }
 
   @FieldResolver(() => Boolean)

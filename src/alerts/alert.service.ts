@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { NotFoundError } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { findPage, newestFirstById, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { notifyLive } from "../live/notify";
 import { Alert, AlertKind, AlertSeverity } from "./alert.entity";
@@ -112,11 +113,13 @@ async function announce(em: EntityManager, row: Pick<AlertRow, "id" | "operator_
   await notifyLive(em, "alert.raised", { alertId: row.id, operatorId: row.operator_id, affiliateId: row.affiliate_id, state });
 }
 
-export async function listAlerts(ctx: RequestContext, filter: { active?: boolean | null; first?: number }): Promise<Alert[]> {
+export const ALERT_LIST = newestFirstById("alerts", 100);
+
+export async function listAlerts(ctx: RequestContext, filter: { active?: boolean | null }, first?: number | null, after?: string | null): Promise<Page<Alert>> {
   const where: Record<string, unknown> = { ...scopeColumns(scopeOf(ctx.viewer)) };
   if (filter.active === true) where.resolvedAt = null;
   if (filter.active === false) where.resolvedAt = { $ne: null };
-  return ctx.em.find(Alert, where, { orderBy: { createdAt: "desc", id: "desc" }, limit: filter.first ?? 100 });
+  return findPage(ctx.em, Alert, where, ALERT_LIST, { first, after });
 }
 
 export async function acknowledgeAlert(ctx: RequestContext, id: string): Promise<Alert> {

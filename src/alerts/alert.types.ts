@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
+import { Connection } from "../common/pagination";
 import { AlertKind, AlertSeverity } from "./alert.entity";
 
 registerEnumType(AlertKind, { name: "AlertKind" });
@@ -20,3 +21,6 @@ export class AlertType {
   @Field(() => Date, { nullable: true }) resolvedAt!: Date | null;
   @Field(() => Date, { nullable: true }) acknowledgedAt!: Date | null;
 }
+
+@ObjectType({ description: "Alerts, newest first." })
+export class AlertConnection extends Connection(AlertType) {}

@@ -1,8 +1,9 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { AFTER_ARG, firstArg, mapNodes } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { CreateApiKeyInput } from "./api-key.inputs";
-import { createApiKey, listApiKeys, revokeApiKey } from "./api-key.service";
-import { ApiKeyType, ApiKeyWithSecret } from "./api-key.types";
+import { API_KEY_LIST, createApiKey, listApiKeys, revokeApiKey } from "./api-key.service";
+import { ApiKeyConnection, ApiKeyType, ApiKeyWithSecret } from "./api-key.types";
 
 @Resolver()
 export class ApiKeyResolver {
@@ -23,12 +24,12 @@ export class ApiKeyResolver {
   }
 
   @Authorized()
-  @Query(() => [ApiKeyType], { description: "Admins: every key; operator/affiliate keys: their own tenant's. Never the secrets." })
+  @Query(() => ApiKeyConnection, { description: "Admins: every key; operator/affiliate keys: their own tenant's. Never the secrets. Oldest first." })
   async apiKeys(
     @Ctx() ctx: RequestContext,
-    @Arg("first", () => Int, { nullable: true }) first: number | null,
-    @Arg("after", () => ID, { nullable: true, description: "The last id of the previous page." }) after: string | null,
-  ): Promise<ApiKeyType[]> {
-    return (await listApiKeys(ctx.em, ctx.viewer, first, after)).map(ApiKeyType.from);
+    @Arg("first", () => Int, firstArg(API_KEY_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
+  ): Promise<ApiKeyConnection> {
+    return mapNodes(await listApiKeys(ctx.em, ctx.viewer, first, after), ApiKeyType.from);
   }
 }

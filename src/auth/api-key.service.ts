@@ -1,7 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { BadUserInputError, NotFoundError } from "../common/errors";
 import { isId } from "../common/ids";
-import { afterId, listSize } from "../common/pagination";
+import { findPage, oldestFirstById, type Page } from "../common/pagination";
 import { Affiliate } from "../tenants/affiliate.entity";
 import { cleanName } from "../tenants/names";
 import { Operator } from "../tenants/operator.entity";
@@ -101,19 +101,16 @@ export async function revokeApiKey(em: EntityManager, id: string): Promise<ApiKe
   return key;
 }
 
+export const API_KEY_LIST = oldestFirstById("apiKeys");
+
 /** Admins see every key; operator and affiliate keys see their own tenant's keys. */
-export async function listApiKeys(em: EntityManager, viewer: Viewer, first?: number | null, after?: string | null): Promise<ApiKey[]> {
+export async function listApiKeys(em: EntityManager, viewer: Viewer, first?: number | null, after?: string | null): Promise<Page<ApiKey>> {
   const scope = scopeColumns(scopeOf(viewer));
-  const cursor = afterId(after);
-  return em.find(
+  return findPage(
+    em,
     ApiKey,
-    {
-      $and: [
-        scope.operatorId ? { operatorId: scope.operatorId } : {},
-        scope.affiliateId ? { affiliateId: scope.affiliateId } : {},
-        cursor ? { id: { $gt: cursor } } : {},
-      ],
-    },
-    { orderBy: { id: "asc" }, limit: listSize(first) },
+    { ...(scope.operatorId ? { operatorId: scope.operatorId } : {}), ...(scope.affiliateId ? { affiliateId: scope.affiliateId } : {}) },
+    API_KEY_LIST,
+    { first, after },
   );
 }

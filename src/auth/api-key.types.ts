@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Connection } from "../common/pagination";
 import { ApiKey } from "./api-key.entity";
 import { ApiKeyRole } from "../common/viewer";
 
@@ -64,3 +65,6 @@ export class ApiKeyWithSecret {
   @Field(() => String, { description: "Send as X-Api-Key or Authorization: Bearer. Store it now: only its hash is kept." })
   secret!: string;
 }
+
+@ObjectType({ description: "API keys, oldest first." })
+export class ApiKeyConnection extends Connection(ApiKeyType) {}

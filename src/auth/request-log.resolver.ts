@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver } from "type-graphql";
-import { encodeCursor } from "../common/pagination";
+import { AFTER_ARG, firstArg, mapNodes } from "../common/pagination";
 import type { RequestContext } from "../context";
-import { listRequestLog } from "./request-log.service";
+import { listRequestLog, REQUEST_LOG_LIST } from "./request-log.service";
 import { RequestLogConnection, RequestLogEntryType, RequestLogFilter } from "./request-log.types";
 
 @Resolver()
@@ -13,15 +13,9 @@ export class RequestLogResolver {
   async requestLog(
     @Ctx() ctx: RequestContext,
     @Arg("filter", () => RequestLogFilter, { nullable: true }) filter: RequestLogFilter | null,
-    @Arg("first", () => Int, { nullable: true, description: "Page size, default 50, at most 500." }) first: number | null,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Arg("first", () => Int, firstArg(REQUEST_LOG_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
   ): Promise<RequestLogConnection> {
-    const page = await listRequestLog(ctx, filter ?? {}, first, after);
-    const nodes = page.nodes.map(RequestLogEntryType.from);
-    return Object.assign(new RequestLogConnection(), {
-      nodes,
-      edges: nodes.map((node) => ({ cursor: encodeCursor(node), node })),
-      pageInfo: page.pageInfo,
-    });
+    return mapNodes(await listRequestLog(ctx, filter ?? {}, first, after), RequestLogEntryType.from);
   }
 }

@@ -1,22 +1,22 @@
 import type { FilterQuery } from "@mikro-orm/core";
 import { BadUserInputError } from "../common/errors";
 import { isId } from "../common/ids";
-import { decodeCursor, pageSize, toPage } from "../common/pagination";
+import { findPage, newestFirst, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { namedSql, sqlRows } from "../db/sql";
 import { RequestLog } from "./request-log.entity";
 import type { RequestLogFilter } from "./request-log.types";
 import { scopedFilter } from "../common/tenant-scope";
 
+export const REQUEST_LOG_LIST = newestFirst("requestLog");
+
 /** Admins read every entry; an operator key its own operator's. Newest first. */
-export async function listRequestLog(ctx: RequestContext, filter: RequestLogFilter, first?: number | null, after?: string | null) {
+export async function listRequestLog(ctx: RequestContext, filter: RequestLogFilter, first?: number | null, after?: string | null): Promise<Page<RequestLog>> {
   for (const field of ["apiKeyId", "operatorId"] as const) {
     const value = filter[field];
     if (value && !isId(value)) throw new BadUserInputError(`${field} must be an id`, { field });
   }
   const scope = scopedFilter(ctx.viewer, { operatorId: filter.operatorId });
-  const size = pageSize(first);
-  const cursor = decodeCursor(after);
   const conditions: Array<FilterQuery<RequestLog>> = [];
   if (scope.operatorId) conditions.push({ operatorId: scope.operatorId });
   if (filter.apiKeyId) conditions.push({ apiKeyId: filter.apiKeyId });
@@ -27,11 +27,7 @@ export async function listRequestLog(ctx: RequestContext, filter: RequestLogFilt
   if (filter.failed === false) conditions.push({ errorCode: null });
   if (filter.from) conditions.push({ createdAt: { $gte: filter.from } });
   if (filter.to) conditions.push({ createdAt: { $lt: filter.to } });
-  if (cursor) {
-    conditions.push({ $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] });
-  }
-  const rows = await ctx.em.find(RequestLog, { $and: conditions }, { orderBy: [{ createdAt: "desc" }, { id: "desc" }], limit: size + 1 });
-  return toPage(rows, size);
+  return findPage(ctx.em, RequestLog, { $and: conditions }, REQUEST_LOG_LIST, { first, after });
 }
 
 /** Rows per DELETE: bounded, so pruning a big backlog never holds long locks or bloats one transaction. */

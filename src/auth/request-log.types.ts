@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from "type-graphql";
-import { PageInfo } from "../common/pagination";
+import { Connection } from "../common/pagination";
 import type { RequestLog } from "./request-log.entity";
 
 @ObjectType("RequestLogEntry", { description: "One API call." })
@@ -62,26 +62,8 @@ export class RequestLogEntryType {
   }
 }
 
-@ObjectType()
-export class RequestLogEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => RequestLogEntryType)
-  node!: RequestLogEntryType;
-}
-
-@ObjectType({ description: "Newest first." })
-export class RequestLogConnection {
-  @Field(() => [RequestLogEdge])
-  edges!: RequestLogEdge[];
-
-  @Field(() => [RequestLogEntryType])
-  nodes!: RequestLogEntryType[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-}
+@ObjectType({ description: "Request-log entries, newest first." })
+export class RequestLogConnection extends Connection(RequestLogEntryType) {}
 
 @InputType()
 export class RequestLogFilter {

@@ -1,7 +1,7 @@
 import type { FilterQuery } from "@mikro-orm/core";
 import { BadUserInputError, ForbiddenError, NotFoundError } from "../common/errors";
 import { isId } from "../common/ids";
-import { decodeCursor, pageSize, toPage } from "../common/pagination";
+import { findPage, newestFirst, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { Operator } from "../tenants/operator.entity";
 import { parseConversionParameters, type KNOWN_PARAMETERS } from "./conversion-input";
@@ -29,12 +29,12 @@ function ids(filter: ConversionFilterValues): void {
   }
 }
 
+export const CONVERSION_LIST = newestFirst("conversions");
+
 /** Newest first, keyset-paginated; an operator key sees its operator's, an affiliate key its attributed ones. */
-export async function listConversions(ctx: RequestContext, filter: ConversionFilterValues, first?: number | null, after?: string | null) {
+export async function listConversions(ctx: RequestContext, filter: ConversionFilterValues, first?: number | null, after?: string | null): Promise<Page<Conversion>> {
   ids(filter);
   const scope = scopedFilter(ctx.viewer, filter);
-  const size = pageSize(first);
-  const cursor = decodeCursor(after);
   const conditions: Array<FilterQuery<Conversion>> = [];
   if (scope.operatorId) conditions.push({ operatorId: scope.operatorId });
   if (scope.affiliateId) conditions.push({ affiliateId: scope.affiliateId });
@@ -44,11 +44,7 @@ export async function listConversions(ctx: RequestContext, filter: ConversionFil
   if (filter.attributed === false) conditions.push({ affiliateId: null });
   if (filter.from) conditions.push({ occurredAt: { $gte: filter.from } });
   if (filter.to) conditions.push({ occurredAt: { $lt: filter.to } });
-  if (cursor) {
-    conditions.push({ $or: [{ createdAt: { $lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { $lt: cursor.id } }] });
-  }
-  const rows = await ctx.em.find(Conversion, { $and: conditions }, { orderBy: [{ createdAt: "desc" }, { id: "desc" }], limit: size + 1 });
-  return toPage(rows, size);
+  return findPage(ctx.em, Conversion, { $and: conditions }, CONVERSION_LIST, { first, after });
 }
 
 /** One conversion within the viewer's tenant; another tenant's is NOT_FOUND (its existence is not revealed). */

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { encodeCursor } from "../common/pagination";
+import { AFTER_ARG, firstArg, mapNodes } from "../common/pagination";
 import type { RequestContext } from "../context";
-import { findConversion, listConversions, recordConversionFromGraphql, statusHistory } from "./conversion-query.service";
+import { CONVERSION_LIST, findConversion, listConversions, recordConversionFromGraphql, statusHistory } from "./conversion-query.service";
 import { ConversionFilter, RecordConversionInput } from "./conversion.inputs";
 import { ConversionConnection, ConversionStatusChangeType, ConversionType, RecordConversionPayload } from "./conversion.types";
 
@@ -21,16 +21,10 @@ export class ConversionResolver {
   async conversions(
     @Ctx() ctx: RequestContext,
     @Arg("filter", () => ConversionFilter, { nullable: true }) filter: ConversionFilter | null,
-    @Arg("first", () => Int, { nullable: true, description: "Page size, default 50, at most 500." }) first: number | null,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Arg("first", () => Int, firstArg(CONVERSION_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
   ): Promise<ConversionConnection> {
-    const page = await listConversions(ctx, filter ?? {}, first, after);
-    const nodes = page.nodes.map(ConversionType.from);
-    return Object.assign(new ConversionConnection(), {
-      nodes,
-      edges: nodes.map((node) => ({ cursor: encodeCursor(node), node })),
-      pageInfo: page.pageInfo,
-    });
+    return mapNodes(await listConversions(ctx, filter ?? {}, first, after), ConversionType.from);
   }
 
   @Authorized()
@@ -39,7 +33,7 @@ export class ConversionResolver {
     return ConversionType.from(await findConversion(ctx, id));
   }
 
-  @FieldResolver(() => [ConversionStatusChangeType], { description: "Oldest first; the first entry is the recording." })
+  @FieldResolver(() => [ConversionStatusChangeType], { description: "Oldest first; the first entry is the recording. At most 3 entries: the status rules allow two changes (pending → approved → reversed)." })
   async statusHistory(@Root() conversion: ConversionType, @Ctx() ctx: RequestContext): Promise<ConversionStatusChangeType[]> {
     return (await statusHistory(ctx, conversion.id)).map(ConversionStatusChangeType.from);
   }

@@ -1,7 +1,7 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
 import { DecimalScalar } from "../common/decimal";
-import { PageInfo } from "../common/pagination";
+import { Connection } from "../common/pagination";
 import { Attribution, ConversionSource, ConversionStatus } from "./conversion-status";
 import { ConversionOutcome } from "./conversion.service";
 import type { Conversion } from "./conversion.entity";
@@ -136,26 +136,8 @@ export class ConversionType {
   }
 }
 
-@ObjectType()
-export class ConversionEdge {
-  @Field(() => String)
-  cursor!: string;
-
-  @Field(() => ConversionType)
-  node!: ConversionType;
-}
-
-@ObjectType({ description: "Newest first." })
-export class ConversionConnection {
-  @Field(() => [ConversionEdge])
-  edges!: ConversionEdge[];
-
-  @Field(() => [ConversionType])
-  nodes!: ConversionType[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-}
+@ObjectType({ description: "Conversions, newest first." })
+export class ConversionConnection extends Connection(ConversionType) {}
 
 @ObjectType()
 export class RecordConversionPayload {

@@ -1,8 +1,9 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from "type-graphql";
+import { AFTER_ARG, firstArg, mapNodes } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { CreateAffiliateInput } from "./affiliate.inputs";
-import { createAffiliate, listAffiliates } from "./affiliate.service";
-import { AffiliateType } from "./affiliate.types";
+import { AFFILIATE_LIST, createAffiliate, listAffiliates } from "./affiliate.service";
+import { AffiliateConnection, AffiliateType } from "./affiliate.types";
 
 @Resolver()
 export class AffiliateResolver {
@@ -14,12 +15,12 @@ export class AffiliateResolver {
 
   // Operators have no relation to affiliates yet (commission plans will bring one), so they see none.
   @Authorized("ADMIN", "AFFILIATE")
-  @Query(() => [AffiliateType], { description: "Admins: all affiliates; an affiliate key: itself. Oldest first." })
+  @Query(() => AffiliateConnection, { description: "Admins: all affiliates; an affiliate key: itself. Oldest first." })
   async affiliates(
     @Ctx() ctx: RequestContext,
-    @Arg("first", () => Int, { nullable: true }) first: number | null,
-    @Arg("after", () => ID, { nullable: true, description: "The last id of the previous page." }) after: string | null,
-  ): Promise<AffiliateType[]> {
-    return (await listAffiliates(ctx, first, after)).map(AffiliateType.from);
+    @Arg("first", () => Int, firstArg(AFFILIATE_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
+  ): Promise<AffiliateConnection> {
+    return mapNodes(await listAffiliates(ctx, first, after), AffiliateType.from);
   }
 }

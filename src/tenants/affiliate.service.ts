@@ -1,5 +1,5 @@
 import { BadUserInputError } from "../common/errors";
-import { afterId, listSize } from "../common/pagination";
+import { findPage, oldestFirstById, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { Affiliate } from "./affiliate.entity";
 import { cleanName } from "./names";
@@ -18,13 +18,10 @@ export async function createAffiliate(ctx: RequestContext, input: { name: string
   return affiliate;
 }
 
+export const AFFILIATE_LIST = oldestFirstById("affiliates");
+
 /** Admins see every affiliate; an affiliate key itself. */
-export async function listAffiliates(ctx: RequestContext, first?: number | null, after?: string | null): Promise<Affiliate[]> {
+export async function listAffiliates(ctx: RequestContext, first?: number | null, after?: string | null): Promise<Page<Affiliate>> {
   const scope = scopeColumns(scopeOf(ctx.viewer));
-  const cursor = afterId(after);
-  return ctx.em.find(
-    Affiliate,
-    { $and: [scope.affiliateId ? { id: scope.affiliateId } : {}, cursor ? { id: { $gt: cursor } } : {}] },
-    { orderBy: { id: "asc" }, limit: listSize(first) },
-  );
+  return findPage(ctx.em, Affiliate, scope.affiliateId ? { id: scope.affiliateId } : {}, AFFILIATE_LIST, { first, after });
 }

@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from "type-graphql";
+import { Connection } from "../common/pagination";
 import type { Affiliate } from "./affiliate.entity";
 
 @ObjectType("Affiliate", { description: "A partner who sends traffic." })
@@ -19,3 +20,6 @@ export class AffiliateType {
     return Object.assign(new AffiliateType(), { id: affiliate.id, name: affiliate.name, email: affiliate.email ?? null, createdAt: affiliate.createdAt });
   }
 }
+
+@ObjectType({ description: "Affiliates, oldest first." })
+export class AffiliateConnection extends Connection(AffiliateType) {}

@@ -1,8 +1,9 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { AFTER_ARG, firstArg, mapNodes } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { CreateCampaignInput } from "./campaign.inputs";
-import { createCampaign, listCampaigns } from "./campaign.service";
-import { CampaignType } from "./campaign.types";
+import { CAMPAIGN_LIST, createCampaign, listCampaigns } from "./campaign.service";
+import { CampaignConnection, CampaignType } from "./campaign.types";
 
 @Resolver()
 export class CampaignResolver {
@@ -13,13 +14,13 @@ export class CampaignResolver {
   }
 
   @Authorized("ADMIN", "OPERATOR")
-  @Query(() => [CampaignType], { description: "Admins: all (or one operator's); an operator key: its own. Oldest first." })
+  @Query(() => CampaignConnection, { description: "Admins: all (or one operator's); an operator key: its own. Oldest first." })
   async campaigns(
     @Ctx() ctx: RequestContext,
     @Arg("operatorId", () => ID, { nullable: true }) operatorId: string | null,
-    @Arg("first", () => Int, { nullable: true }) first: number | null,
-    @Arg("after", () => ID, { nullable: true, description: "The last id of the previous page." }) after: string | null,
-  ): Promise<CampaignType[]> {
-    return (await listCampaigns(ctx, operatorId, first, after)).map(CampaignType.from);
+    @Arg("first", () => Int, firstArg(CAMPAIGN_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
+  ): Promise<CampaignConnection> {
+    return mapNodes(await listCampaigns(ctx, operatorId, first, after), CampaignType.from);
   }
 }

@@ -1,6 +1,6 @@
 import { NotFoundError } from "../common/errors";
 import { isId } from "../common/ids";
-import { afterId, listSize } from "../common/pagination";
+import { findPage, oldestFirstById, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { validateLandingUrl } from "../clicks/landing-url";
 import { Campaign } from "./campaign.entity";
@@ -20,13 +20,10 @@ export async function createCampaign(ctx: RequestContext, input: { operatorId: s
   return campaign;
 }
 
+export const CAMPAIGN_LIST = oldestFirstById("campaigns");
+
 /** Admins see every campaign (optionally one operator's); an operator key its own operator's. */
-export async function listCampaigns(ctx: RequestContext, operatorId: string | null | undefined, first?: number | null, after?: string | null): Promise<Campaign[]> {
+export async function listCampaigns(ctx: RequestContext, operatorId: string | null | undefined, first?: number | null, after?: string | null): Promise<Page<Campaign>> {
   const scope = scopedFilter(ctx.viewer, { operatorId });
-  const cursor = afterId(after);
-  return ctx.em.find(
-    Campaign,
-    { $and: [scope.operatorId ? { operatorId: scope.operatorId } : {}, cursor ? { id: { $gt: cursor } } : {}] },
-    { orderBy: { id: "asc" }, limit: listSize(first) },
-  );
+  return findPage(ctx.em, Campaign, scope.operatorId ? { operatorId: scope.operatorId } : {}, CAMPAIGN_LIST, { first, after });
 }

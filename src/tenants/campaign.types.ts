@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from "type-graphql";
+import { Connection } from "../common/pagination";
 import type { Campaign } from "./campaign.entity";
 
 @ObjectType("Campaign", { description: "An operator's offer; affiliates link to /click/{id}?affiliate_id=…" })
@@ -32,3 +33,6 @@ export class CampaignType {
     });
   }
 }
+
+@ObjectType({ description: "Campaigns, oldest first." })
+export class CampaignConnection extends Connection(CampaignType) {}

@@ -1,8 +1,9 @@
 import { Arg, Authorized, Ctx, Float, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { AFTER_ARG, firstArg, mapNodes } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { CreateOperatorInput } from "./operator.inputs";
-import { createOperator, DEFAULT_GRACE_PERIOD_HOURS, listOperators, rotatePostbackSecret } from "./operator.service";
-import { OperatorType, OperatorWithSecret } from "./operator.types";
+import { createOperator, DEFAULT_GRACE_PERIOD_HOURS, listOperators, OPERATOR_LIST, rotatePostbackSecret } from "./operator.service";
+import { OperatorConnection, OperatorType, OperatorWithSecret } from "./operator.types";
 
 @Resolver()
 export class OperatorResolver {
@@ -29,12 +30,12 @@ export class OperatorResolver {
   }
 
   @Authorized("ADMIN", "OPERATOR")
-  @Query(() => [OperatorType], { description: "Admins: all operators; an operator key: its own. Oldest first." })
+  @Query(() => OperatorConnection, { description: "Admins: all operators; an operator key: its own. Oldest first." })
   async operators(
     @Ctx() ctx: RequestContext,
-    @Arg("first", () => Int, { nullable: true }) first: number | null,
-    @Arg("after", () => ID, { nullable: true, description: "The last id of the previous page." }) after: string | null,
-  ): Promise<OperatorType[]> {
-    return (await listOperators(ctx, first, after)).map(OperatorType.from);
+    @Arg("first", () => Int, firstArg(OPERATOR_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
+  ): Promise<OperatorConnection> {
+    return mapNodes(await listOperators(ctx, first, after), OperatorType.from);
   }
 }

@@ -1,6 +1,6 @@
 import { BadUserInputError, NotFoundError } from "../common/errors";
 import { isId } from "../common/ids";
-import { afterId, listSize } from "../common/pagination";
+import { findPage, oldestFirstById, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { namedSql, sqlRows } from "../db/sql";
 import { cleanName } from "./names";
@@ -61,13 +61,10 @@ export async function rotatePostbackSecret(ctx: RequestContext, operatorId: stri
   return { operator, postbackSecret };
 }
 
+export const OPERATOR_LIST = oldestFirstById("operators");
+
 /** Admins see every operator; an operator key its own; affiliate keys none (refused by the resolver). */
-export async function listOperators(ctx: RequestContext, first?: number | null, after?: string | null): Promise<Operator[]> {
+export async function listOperators(ctx: RequestContext, first?: number | null, after?: string | null): Promise<Page<Operator>> {
   const scope = scopeColumns(scopeOf(ctx.viewer));
-  const cursor = afterId(after);
-  return ctx.em.find(
-    Operator,
-    { $and: [scope.operatorId ? { id: scope.operatorId } : {}, cursor ? { id: { $gt: cursor } } : {}] },
-    { orderBy: { id: "asc" }, limit: listSize(first) },
-  );
+  return findPage(ctx.em, Operator, scope.operatorId ? { id: scope.operatorId } : {}, OPERATOR_LIST, { first, after });
 }

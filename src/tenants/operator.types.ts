@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from "type-graphql";
+import { Connection } from "../common/pagination";
 import type { Operator } from "./operator.entity";
 
 @ObjectType("Operator", { description: "A brand whose systems send postbacks. Its signing secrets are never readable." })
@@ -41,3 +42,6 @@ export class OperatorWithSecret {
   @Field(() => String, { description: "HMAC-SHA256 key for X-Hub-Signature. Store it now: the hub never shows it again." })
   postbackSecret!: string;
 }
+
+@ObjectType({ description: "Operators, oldest first." })
+export class OperatorConnection extends Connection(OperatorType) {}

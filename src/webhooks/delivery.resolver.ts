@@ -1,14 +1,18 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { AFTER_ARG, firstArg, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { DeliveryAttempt } from "./delivery-attempt.entity";
 import type { DeliveryReplayBatch } from "./delivery-replay-batch.entity";
 import type { Delivery } from "./delivery.entity";
 import {
   attemptsOf,
+  DELIVERY_LIST,
   deliveriesOfEvent,
   findVisibleEvent,
   findVisibleReplayBatch,
   listDeliveries,
+  MAX_LISTED_ATTEMPTS,
+  MAX_LISTED_EVENT_DELIVERIES,
   replayDelivery,
   replayEvent,
   replayFailedDeliveries,
@@ -18,7 +22,7 @@ import { queueStats, type QueueStats } from "./queue-stats";
 import { DeliveryFilterInput } from "./webhook.inputs";
 import {
   DeliveryAttemptType,
-  DeliveryPageType,
+  DeliveryConnection,
   DeliveryReplayBatchType,
   DeliveryType,
   OutboundEventType,
@@ -29,17 +33,19 @@ import { type Event } from "../outbox/event.entity";
 @Resolver(() => DeliveryType)
 export class DeliveryResolver {
   @Authorized()
-  @Query(() => DeliveryPageType, { description: "Newest first. Operator and affiliate keys see deliveries to their own endpoints." })
+  @Query(() => DeliveryConnection, { description: "Newest first. Operator and affiliate keys see deliveries to their own endpoints." })
   async deliveries(
     @Arg("filter", () => DeliveryFilterInput, { nullable: true }) filter: DeliveryFilterInput | null,
-    @Arg("first", () => Int, { defaultValue: 50 }) first: number,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Arg("first", () => Int, firstArg(DELIVERY_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
     @Ctx() ctx: RequestContext,
-  ) {
+  ): Promise<Page<Delivery>> {
     return listDeliveries(ctx, filter ?? {}, first, after);
   }
 
-  @FieldResolver(() => [DeliveryAttemptType], { description: "The attempt log, oldest first, every series." })
+  @FieldResolver(() => [DeliveryAttemptType], {
+    description: `The attempt log, oldest first, every series: the latest ${MAX_LISTED_ATTEMPTS} attempts (only a delivery replayed many times has more).`,
+  })
   async attempts(@Root() delivery: Delivery, @Ctx() ctx: RequestContext): Promise<DeliveryAttempt[]> {
     return attemptsOf(ctx.em, delivery.id);
   }
@@ -101,7 +107,9 @@ export class OutboundEventResolver {
     return findVisibleEvent(ctx, id);
   }
 
-  @FieldResolver(() => [DeliveryType])
+  @FieldResolver(() => [DeliveryType], {
+    description: `Its deliveries you may see, oldest first: at most ${MAX_LISTED_EVENT_DELIVERIES}; \`deliveries(filter: { eventId })\` pages through any number.`,
+  })
   async deliveries(@Root() event: Event, @Ctx() ctx: RequestContext): Promise<Delivery[]> {
     return deliveriesOfEvent(ctx, event.id);
   }

@@ -1,5 +1,7 @@
+import type { FilterQuery } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { BadUserInputError, ConflictError, NotFoundError } from "../common/errors";
+import { findPage, newestFirstById, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { enqueueJob } from "../jobs/enqueue";
 import { DeliveryAttempt } from "./delivery-attempt.entity";
@@ -14,7 +16,15 @@ import { Event } from "../outbox/event.entity";
 import { endpointMatchSql } from "../outbox/event-routing";
 import { findEventType } from "../outbox/event-types";
 
-export const MAX_PAGE_SIZE = 500;
+export const DELIVERY_LIST = newestFirstById("deliveries");
+/**
+ * Caps on the lists nested in a delivery and an event (GraphQL cost estimates multiply by
+ * them). Attempts: 12 per series with the default schedule, so only a delivery replayed
+ * many times reaches the cap; an event has one delivery per matching endpoint, and
+ * `deliveries(filter: { eventId })` pages through any number.
+ */
+export const MAX_LISTED_ATTEMPTS = 100;
+export const MAX_LISTED_EVENT_DELIVERIES = 100;
 /** Like Svix's recover: a bounded window and a bounded number per call. */
 export const MAX_REPLAY_WINDOW_DAYS = 14;
 export const MAX_REPLAY_DELIVERIES = 10_000;
@@ -27,19 +37,6 @@ export interface DeliveryFilter {
   to?: Date | null;
 }
 
-export interface DeliveryPage {
-  nodes: Delivery[];
-  endCursor: string | null;
-  hasNextPage: boolean;
-}
-
-/** Cursors are the last id seen: ids are UUIDv7, so id order is creation order. */
-function decodeCursor(after: string): string {
-  const id = Buffer.from(after, "base64url").toString("utf8");
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw new BadUserInputError("after is not a cursor from this list", { field: "after" });
-  return id;
-}
-
 async function visibleEndpointIds(em: EntityManager, scope: TenantScope): Promise<string[] | undefined> {
   if (scope.kind === "all") return undefined;
   const endpoints = await em.find(WebhookEndpoint, endpointScopeFilter(scope), { fields: ["id"] });
@@ -47,8 +44,7 @@ async function visibleEndpointIds(em: EntityManager, scope: TenantScope): Promis
 }
 
 /** Newest first; operators and affiliates see deliveries to their own endpoints only. */
-export async function listDeliveries(ctx: RequestContext, filter: DeliveryFilter, first = 50, after?: string | null): Promise<DeliveryPage> {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw new BadUserInputError(`first must be 1-${MAX_PAGE_SIZE}`, { field: "first" });
+export async function listDeliveries(ctx: RequestContext, filter: DeliveryFilter, first?: number | null, after?: string | null): Promise<Page<Delivery>> {
   const scope = scopeOf(ctx.viewer);
   const visible = await visibleEndpointIds(ctx.em, scope);
   const where: Record<string, unknown> = {};
@@ -57,11 +53,7 @@ export async function listDeliveries(ctx: RequestContext, filter: DeliveryFilter
   if (filter.eventId) where.eventId = filter.eventId;
   if (filter.state) where.state = filter.state;
   if (filter.from || filter.to) where.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
-  if (after) where.id = { $lt: decodeCursor(after) };
-  const rows = await ctx.em.find(Delivery, where, { orderBy: { id: "desc" }, limit: first + 1 });
-  const nodes = rows.slice(0, first);
-  const last = nodes[nodes.length - 1];
-  return { nodes, hasNextPage: rows.length > first, endCursor: last ? Buffer.from(last.id).toString("base64url") : null };
+  return findPage(ctx.em, Delivery, where as FilterQuery<Delivery>, DELIVERY_LIST, { first, after });
 }
 
 export async function findVisibleDelivery(ctx: RequestContext, id: string, scope = scopeOf(ctx.viewer)): Promise<Delivery> {
@@ -73,8 +65,10 @@ export async function findVisibleDelivery(ctx: RequestContext, id: string, scope
   return delivery;
 }
 
+/** The latest MAX_LISTED_ATTEMPTS attempts, oldest first. */
 export async function attemptsOf(em: EntityManager, deliveryId: string): Promise<DeliveryAttempt[]> {
-  return em.find(DeliveryAttempt, { deliveryId }, { orderBy: { series: "asc", attemptNumber: "asc" } });
+  const latest = await em.find(DeliveryAttempt, { deliveryId }, { orderBy: { series: "desc", attemptNumber: "desc" }, limit: MAX_LISTED_ATTEMPTS });
+  return latest.reverse();
 }
 
 export async function findVisibleEvent(ctx: RequestContext, id: string, scope = scopeOf(ctx.viewer)): Promise<Event> {
@@ -83,10 +77,10 @@ export async function findVisibleEvent(ctx: RequestContext, id: string, scope = 
   return event;
 }
 
-/** An event's deliveries that the caller may see. */
+/** An event's deliveries that the caller may see: the first MAX_LISTED_EVENT_DELIVERIES. */
 export async function deliveriesOfEvent(ctx: RequestContext, eventId: string): Promise<Delivery[]> {
   const visible = await visibleEndpointIds(ctx.em, scopeOf(ctx.viewer));
-  return ctx.em.find(Delivery, { eventId, ...(visible ? { endpointId: { $in: visible } } : {}) }, { orderBy: { id: "asc" } });
+  return ctx.em.find(Delivery, { eventId, ...(visible ? { endpointId: { $in: visible } } : {}) }, { orderBy: { id: "asc" }, limit: MAX_LISTED_EVENT_DELIVERIES });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { AFTER_ARG, firstArg, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { endpointStats } from "./endpoint-stats";
 import type { WebhookEndpoint } from "./webhook-endpoint.entity";
@@ -7,6 +8,7 @@ import {
   deleteEndpoint,
   disableEndpoint,
   enableEndpoint,
+  ENDPOINT_LIST,
   findVisibleEndpoint,
   listEndpoints,
   rotateSecret,
@@ -18,6 +20,7 @@ import {
   CreateWebhookEndpointPayload,
   DeliveryType,
   RotateWebhookSecretPayload,
+  WebhookEndpointConnection,
   WebhookEndpointStatsType,
   WebhookEndpointType,
 } from "./webhook.types";
@@ -26,9 +29,13 @@ import {
 @Resolver(() => WebhookEndpointType)
 export class WebhookEndpointResolver {
   @Authorized()
-  @Query(() => [WebhookEndpointType])
-  async webhookEndpoints(@Ctx() ctx: RequestContext): Promise<WebhookEndpoint[]> {
-    return listEndpoints(ctx);
+  @Query(() => WebhookEndpointConnection, { description: "Admins: all endpoints; operator and affiliate keys: their own. Oldest first." })
+  async webhookEndpoints(
+    @Arg("first", () => Int, firstArg(ENDPOINT_LIST)) first: number | null,
+    @Arg("after", () => String, AFTER_ARG) after: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<Page<WebhookEndpoint>> {
+    return listEndpoints(ctx, first, after);
   }
 
   @Authorized()

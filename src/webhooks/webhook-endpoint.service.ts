@@ -1,5 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../common/errors";
+import { findPage, oldestFirstById, type Page } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { Affiliate } from "../tenants/affiliate.entity";
 import { Operator } from "../tenants/operator.entity";
@@ -47,8 +48,10 @@ export async function findVisibleEndpoint(ctx: RequestContext, id: string, scope
   return endpoint;
 }
 
-export async function listEndpoints(ctx: RequestContext): Promise<WebhookEndpoint[]> {
-  return ctx.em.find(WebhookEndpoint, endpointScopeFilter(scopeOf(ctx.viewer)), { orderBy: { createdAt: "asc", id: "asc" } });
+export const ENDPOINT_LIST = oldestFirstById("webhookEndpoints");
+
+export async function listEndpoints(ctx: RequestContext, first?: number | null, after?: string | null): Promise<Page<WebhookEndpoint>> {
+  return findPage(ctx.em, WebhookEndpoint, endpointScopeFilter(scopeOf(ctx.viewer)), ENDPOINT_LIST, { first, after });
 }
 
 function checkEventTypes(catalogue: readonly EventTypeSpec[], types: string[], format: WebhookFormat): string[] {

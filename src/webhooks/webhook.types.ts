@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Connection } from "../common/pagination";
 import { DeliveryState } from "./delivery.entity";
 import { ReplayBatchState } from "./delivery-replay-batch.entity";
 import { EndpointDisabledReason, WebhookFormat } from "./webhook-endpoint.entity";
@@ -61,6 +62,9 @@ export class WebhookEndpointType {
   @Field(() => Date) updatedAt!: Date;
 }
 
+@ObjectType({ description: "Webhook endpoints, oldest first." })
+export class WebhookEndpointConnection extends Connection(WebhookEndpointType) {}
+
 @ObjectType("CreateWebhookEndpointPayload")
 export class CreateWebhookEndpointPayload {
   @Field(() => WebhookEndpointType) endpoint!: WebhookEndpointType;
@@ -114,12 +118,8 @@ export class DeliveryType {
   @Field(() => Date) createdAt!: Date;
 }
 
-@ObjectType("DeliveryPage")
-export class DeliveryPageType {
-  @Field(() => [DeliveryType]) nodes!: DeliveryType[];
-  @Field(() => String, { nullable: true, description: "Pass as `after` for the next page." }) endCursor!: string | null;
-  @Field(() => Boolean) hasNextPage!: boolean;
-}
+@ObjectType({ description: "Deliveries, newest first." })
+export class DeliveryConnection extends Connection(DeliveryType) {}
 
 @ObjectType("OutboundEvent", { description: "An event the hub sends to webhook endpoints." })
 export class OutboundEventType {

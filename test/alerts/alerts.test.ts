@@ -24,14 +24,14 @@ afterAll(async () => {
 async function activeAlert(key: string, apiKey = hub.adminKey) {
   return waitFor(async () => {
     const { alerts } = await graphqlOk(hub.graphqlUrl, AlertsDocument, { variables: { active: true }, apiKey });
-    return alerts.find((alert) => alert.key === key);
+    return alerts.nodes.find((alert) => alert.key === key);
   }, { what: `alert ${key}` });
 }
 
 async function resolved(id: string) {
   return waitFor(async () => {
     const { alerts } = await graphqlOk(hub.graphqlUrl, AlertsDocument, { variables: { active: false }, apiKey: hub.adminKey });
-    return alerts.find((alert) => alert.id === id && alert.resolvedAt);
+    return alerts.nodes.find((alert) => alert.id === id && alert.resolvedAt);
   }, { what: `alert ${id} to resolve` });
 }
 
@@ -77,7 +77,7 @@ describe("alerts", () => {
     expect(alert.operatorId).toBe(operator.id);
 
     const { alerts: theirs } = await graphqlOk(hub.graphqlUrl, AlertsDocument, { variables: { active: true }, apiKey: otherKey });
-    expect(theirs.map((a) => a.id)).not.toContain(alert.id);
+    expect(theirs.nodes.map((a) => a.id)).not.toContain(alert.id);
     const refused = await graphql(hub.graphqlUrl, AcknowledgeAlertDocument, { variables: { id: alert.id }, apiKey: otherKey });
     expect(refused.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
 

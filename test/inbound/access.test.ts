@@ -206,11 +206,11 @@ describe("request log", () => {
     const { apiKeys } = await waitFor(
       async () => {
         const result = await graphqlOk(direct.graphqlUrl, ApiKeysDocument, { apiKey: direct.adminKey, variables: { first: 500 } });
-        return result.apiKeys.find((k) => k.id === key.id)?.lastUsedAt ? result : undefined;
+        return result.apiKeys.nodes.find((k) => k.id === key.id)?.lastUsedAt ? result : undefined;
       },
       { what: "lastUsedAt to be written" },
     );
-    expect(Date.parse(apiKeys.find((k) => k.id === key.id)!.lastUsedAt!)).toBeGreaterThanOrEqual(usedAt - 1_000);
+    expect(Date.parse(apiKeys.nodes.find((k) => k.id === key.id)!.lastUsedAt!)).toBeGreaterThanOrEqual(usedAt - 1_000);
   });
 });
 

@@ -130,34 +130,34 @@ describe("admin mutations", () => {
 describe("tenant isolation: every tenant-data resolver", () => {
   it("operators: an operator key sees itself only; affiliates are refused", async () => {
     const own = await graphqlOk(hub.graphqlUrl, OperatorsDocument, { apiKey: alpha.apiKey, variables: {} });
-    expect(own.operators.map((operator) => operator.id)).toEqual([alpha.operatorId]);
+    expect(own.operators.nodes.map((operator) => operator.id)).toEqual([alpha.operatorId]);
     expect(await codeOf(OperatorsDocument, partnerA.apiKey)).toBe("FORBIDDEN");
     const all = await graphqlOk(hub.graphqlUrl, OperatorsDocument, { apiKey: hub.adminKey, variables: {} });
-    expect(all.operators.map((operator) => operator.id)).toEqual(expect.arrayContaining([alpha.operatorId, beta.operatorId]));
+    expect(all.operators.nodes.map((operator) => operator.id)).toEqual(expect.arrayContaining([alpha.operatorId, beta.operatorId]));
   });
 
   it("affiliates: an affiliate key sees itself only; operators are refused", async () => {
     const own = await graphqlOk(hub.graphqlUrl, AffiliatesDocument, { apiKey: partnerA.apiKey, variables: {} });
-    expect(own.affiliates.map((affiliate) => affiliate.id)).toEqual([partnerA.affiliateId]);
+    expect(own.affiliates.nodes.map((affiliate) => affiliate.id)).toEqual([partnerA.affiliateId]);
     expect(await codeOf(AffiliatesDocument, alpha.apiKey)).toBe("FORBIDDEN");
   });
 
   it("campaigns: own operator only; asking for another's is FORBIDDEN", async () => {
     const own = await graphqlOk(hub.graphqlUrl, CampaignsDocument, { apiKey: alpha.apiKey, variables: {} });
-    expect(own.campaigns.length).toBeGreaterThan(0);
-    expect(own.campaigns.every((campaign) => campaign.operatorId === alpha.operatorId)).toBe(true);
+    expect(own.campaigns.nodes.length).toBeGreaterThan(0);
+    expect(own.campaigns.nodes.every((campaign) => campaign.operatorId === alpha.operatorId)).toBe(true);
     expect(await codeOf(CampaignsDocument, alpha.apiKey, { operatorId: beta.operatorId })).toBe("FORBIDDEN");
     expect(await codeOf(CampaignsDocument, partnerA.apiKey)).toBe("FORBIDDEN");
     const filtered = await graphqlOk(hub.graphqlUrl, CampaignsDocument, { apiKey: hub.adminKey, variables: { operatorId: beta.operatorId } });
-    expect(filtered.campaigns.map((campaign) => campaign.id)).toEqual([betaCampaignId]);
+    expect(filtered.campaigns.nodes.map((campaign) => campaign.id)).toEqual([betaCampaignId]);
   });
 
   it("apiKeys: each tenant sees its own keys only", async () => {
     const operatorView = await graphqlOk(hub.graphqlUrl, ApiKeysDocument, { apiKey: alpha.apiKey, variables: {} });
-    expect(operatorView.apiKeys.length).toBeGreaterThan(0);
-    expect(operatorView.apiKeys.every((key) => key.operatorId === alpha.operatorId)).toBe(true);
+    expect(operatorView.apiKeys.nodes.length).toBeGreaterThan(0);
+    expect(operatorView.apiKeys.nodes.every((key) => key.operatorId === alpha.operatorId)).toBe(true);
     const affiliateView = await graphqlOk(hub.graphqlUrl, ApiKeysDocument, { apiKey: partnerA.apiKey, variables: {} });
-    expect(affiliateView.apiKeys.map((key) => key.affiliateId)).toEqual([partnerA.affiliateId]);
+    expect(affiliateView.apiKeys.nodes.map((key) => key.affiliateId)).toEqual([partnerA.affiliateId]);
   });
 
   it("conversions and conversion: another tenant's are FORBIDDEN to ask for and NOT_FOUND to fetch", async () => {

@@ -157,7 +157,7 @@ describe("webhook delivery", () => {
 
     const alert = await waitFor(async () => {
       const { alerts } = await graphqlOk(hub.graphqlUrl, AlertsDocument, { variables: { active: true }, apiKey: hub.adminKey });
-      return alerts.find((a) => a.key === deadKey(endpoint.id));
+      return alerts.nodes.find((a) => a.key === deadKey(endpoint.id));
     }, { what: "the dead-delivery alert" });
     expect(alert).toMatchObject({ kind: "DELIVERIES_DEAD", severity: "CRITICAL", endpointId: endpoint.id, operatorId, active: true });
 
@@ -186,7 +186,7 @@ describe("webhook delivery", () => {
     expect(webhookEndpoint).toMatchObject({ enabled: false, disabledReason: "GONE" });
     await waitFor(async () => {
       const { alerts } = await graphqlOk(hub.graphqlUrl, AlertsDocument, { variables: { active: true }, apiKey: hub.adminKey });
-      return alerts.some((a) => a.key === disabledKey(endpoint.id) && a.kind === "ENDPOINT_DISABLED");
+      return alerts.nodes.some((a) => a.key === disabledKey(endpoint.id) && a.kind === "ENDPOINT_DISABLED");
     }, { what: "the endpoint-disabled alert" });
 
     // Disabled: new events are not queued for it.
@@ -199,7 +199,7 @@ describe("webhook delivery", () => {
     expect((await attemptsOf(hub, resumed.id)).map((a) => a.http_status)).toEqual([410, 204]);
     await waitFor(async () => {
       const { alerts } = await graphqlOk(hub.graphqlUrl, AlertsDocument, { variables: { active: false }, apiKey: hub.adminKey });
-      return alerts.some((a) => a.key === disabledKey(endpoint.id) && a.resolvedAt);
+      return alerts.nodes.some((a) => a.key === disabledKey(endpoint.id) && a.resolvedAt);
     }, { what: "the endpoint-disabled alert to resolve" });
   });
 

@@ -102,9 +102,9 @@ describe("endpoint management", () => {
     expect(own.ownerOperatorId).toBe(keys.operator.id);
 
     const listed = await graphqlOk(hub.graphqlUrl, WebhookEndpointsDocument, { apiKey: keys.operatorKey });
-    expect(listed.webhookEndpoints.map((e) => e.id)).toEqual([own.id]);
+    expect(listed.webhookEndpoints.nodes.map((e) => e.id)).toEqual([own.id]);
     const all = await graphqlOk(hub.graphqlUrl, WebhookEndpointsDocument, { apiKey: hub.adminKey });
-    expect(all.webhookEndpoints.map((e) => e.id)).toEqual(expect.arrayContaining([own.id, foreign.id]));
+    expect(all.webhookEndpoints.nodes.map((e) => e.id)).toEqual(expect.arrayContaining([own.id, foreign.id]));
 
     const attempts = [
       graphql(hub.graphqlUrl, WebhookEndpointDocument, { variables: { id: foreign.id }, apiKey: keys.operatorKey }),
@@ -207,8 +207,8 @@ describe("delivery queries", () => {
       });
       seen.push(...deliveries.nodes.map((d) => d.eventId));
       expect(deliveries.nodes.every((d) => d.attempts.length === 1 && d.attempts[0]!.httpStatus === 200)).toBe(true);
-      expect(deliveries.hasNextPage).toBe(page < 2);
-      after = deliveries.endCursor;
+      expect(deliveries.pageInfo.hasNextPage).toBe(page < 2);
+      after = deliveries.pageInfo.endCursor;
     }
     expect(seen).toEqual(events.map((e) => e.id).reverse());
 

@@ -61,7 +61,7 @@ describe("queue depth", () => {
 
     const raised = await waitFor(async () => {
       const { alerts: active } = await graphqlOk(hub.graphqlUrl, AlertsDocument, { variables: { active: true }, apiKey: hub.adminKey });
-      return active.find((a) => a.key === QUEUE_DEPTH_KEY);
+      return active.nodes.find((a) => a.key === QUEUE_DEPTH_KEY);
     }, { what: "the queue-depth alert" });
     expect(raised).toMatchObject({ kind: "QUEUE_DEPTH", severity: "WARNING", endpointId: endpoint.id });
     expect(raised.details).toMatchObject({ threshold: 100 });
@@ -81,7 +81,7 @@ describe("queue depth", () => {
     await graphqlOk(hub.graphqlUrl, ReplayFailedDeliveriesDocument, { variables: { endpointId: endpoint.id, since: since.toISOString() }, apiKey: hub.adminKey });
     await waitFor(async () => {
       const { alerts: resolved } = await graphqlOk(hub.graphqlUrl, AlertsDocument, { variables: { active: false }, apiKey: hub.adminKey });
-      return resolved.some((a) => a.id === raised.id && a.resolvedAt);
+      return resolved.nodes.some((a) => a.id === raised.id && a.resolvedAt);
     }, { timeoutMs: 60_000, what: "the queue-depth alert to resolve" });
     const after = await graphqlOk(hub.graphqlUrl, QueueStatsDocument, { apiKey: hub.adminKey });
     expect(after.queueStats.endpoints.find((e) => e.endpointId === endpoint.id)!.pending).toBeLessThan(100);
