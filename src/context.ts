@@ -21,6 +21,13 @@ export interface Hub {
   readonly secrets: SecretBox;
 }
 
+/** A GraphQL POST as sent: what a request signature (X-Hub-Timestamp, X-Hub-Signature) covers. */
+export interface SignedRequest {
+  readonly body: Buffer;
+  readonly timestamp: string | undefined;
+  readonly signature: string | undefined;
+}
+
 /** One unit of work (an HTTP request, a GraphQL operation, a job): its own EntityManager fork. */
 export interface RequestContext {
   readonly hub: Hub;
@@ -28,14 +35,22 @@ export interface RequestContext {
   readonly viewer: Viewer;
   readonly requestId: string;
   readonly log: Logger;
+  /** GraphQL over HTTP POST only (absent over graphql-ws and in jobs): for mutations that need a signature. */
+  readonly signedRequest?: SignedRequest;
 }
 
-export function createRequestContext(hub: Hub, viewer: Viewer, requestId: string): RequestContext {
+export function createRequestContext(
+  hub: Hub,
+  viewer: Viewer,
+  requestId: string,
+  call: Pick<RequestContext, "signedRequest"> = {},
+): RequestContext {
   return {
     hub,
     em: hub.orm.em.fork(),
     viewer,
     requestId,
     log: hub.log.child({ requestId }),
+    ...call,
   };
 }
