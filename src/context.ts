@@ -6,6 +6,7 @@ import type { Logger } from "./common/logger";
 import type { Viewer } from "./auth/viewer";
 import type { LocalPubSub } from "./live/local-pubsub";
 import type { SecretBox } from "./common/secret-box";
+import type { CallLog } from "./auth/call-log";
 
 /** The long-lived parts of one hub process, handed to routes, resolvers and tasks. */
 export interface Hub {
@@ -37,13 +38,15 @@ export interface RequestContext {
   readonly log: Logger;
   /** GraphQL over HTTP POST only (absent over graphql-ws and in jobs): for mutations that need a signature. */
   readonly signedRequest?: SignedRequest;
+  /** The API call's request-log entry, for services that write it in the transaction of a money change. */
+  readonly callLog?: CallLog;
 }
 
 export function createRequestContext(
   hub: Hub,
   viewer: Viewer,
   requestId: string,
-  call: Pick<RequestContext, "signedRequest"> = {},
+  call: Pick<RequestContext, "signedRequest" | "callLog"> = {},
 ): RequestContext {
   return {
     hub,

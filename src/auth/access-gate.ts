@@ -6,7 +6,7 @@ import type { ClientIpResolver } from "./client-ip";
 import { AllowlistChecker } from "./ip-allowlist";
 import { lookupActiveKey, viewerOfRecord, type KeyRecord } from "./key-store";
 import type { RateLimits } from "./rate-limit";
-import type { UsageRecorder } from "./usage-recorder";
+import type { RequestLogEntry, UsageRecorder } from "./usage-recorder";
 import { ANONYMOUS, type Viewer } from "./viewer";
 
 /** How a route is entered; routes declare it as `config: { access }`. */
@@ -38,10 +38,43 @@ export interface AccessState {
   errorCode: string | null;
   /** Set once the entry is in the log, so a call is never logged twice. */
   recorded: boolean;
+  /**
+   * The id of this call's log entry, fixed up front: a money call's entry is written in its
+   * transaction, and should the response's own logging race with it, the same id makes the
+   * second write a no-op.
+   */
+  readonly logEntryId: string;
 }
 
 export function newAccessState(clientIp: string): AccessState {
-  return { startedAt: new Date(), clientIp, key: null, viewer: ANONYMOUS, refusal: null, operation: null, errorCode: null, recorded: false };
+  return { startedAt: new Date(), clientIp, key: null, viewer: ANONYMOUS, refusal: null, operation: null, errorCode: null, recorded: false, logEntryId: newId() };
+}
+
+/** What the log says about a call, beyond its access state. */
+export interface CallFacts {
+  requestId: string;
+  method: string;
+  route: string;
+  status: number;
+  durationUs: number;
+}
+
+export function logEntryOf(state: AccessState, call: CallFacts): RequestLogEntry {
+  return {
+    id: state.logEntryId,
+    createdAt: state.startedAt,
+    requestId: call.requestId,
+    apiKeyId: state.key?.id ?? null,
+    operatorId: state.key?.operatorId ?? null,
+    affiliateId: state.key?.affiliateId ?? null,
+    clientIp: state.clientIp || null,
+    method: call.method,
+    route: call.route,
+    operation: state.operation,
+    status: call.status,
+    errorCode: state.errorCode,
+    durationUs: call.durationUs,
+  };
 }
 
 /**
@@ -87,23 +120,9 @@ export class AccessGate {
     return new Set(rows.map((row) => row.id));
   }
 
-  record(state: AccessState, call: { requestId: string; method: string; route: string; status: number; durationUs: number }): void {
+  record(state: AccessState, call: CallFacts): void {
     if (state.recorded) return;
     state.recorded = true;
-    this.recorder.record({
-      id: newId(),
-      createdAt: state.startedAt,
-      requestId: call.requestId,
-      apiKeyId: state.key?.id ?? null,
-      operatorId: state.key?.operatorId ?? null,
-      affiliateId: state.key?.affiliateId ?? null,
-      clientIp: state.clientIp || null,
-      method: call.method,
-      route: call.route,
-      operation: state.operation,
-      status: call.status,
-      errorCode: state.errorCode,
-      durationUs: call.durationUs,
-    });
+    this.recorder.record(logEntryOf(state, call));
   }
 }

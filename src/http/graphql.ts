@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GraphQLSchema, OperationDefinitionNode } from "graphql";
 import { GraphQLError } from "graphql";
 import type { AccessPolicy, AccessState } from "../auth/access-gate";
+import { callLogOf } from "../auth/call-log";
 import { RateLimitedError } from "../common/errors";
 import { createRequestContext, type Hub, type RequestContext } from "../context";
 import { createGraphqlErrorFormatter } from "./graphql-errors";
@@ -31,6 +32,7 @@ function contextFor(hub: Hub, request: FastifyRequest, reply: FastifyReply): Req
   }
   const context: AuditedContext = createRequestContext(hub, state?.viewer ?? { kind: "anonymous" }, request.id, {
     signedRequest: signedRequestOf(request),
+    callLog: state ? callLogOf(state, { requestId: request.id, method: request.method, route: GRAPHQL_PATH }) : undefined,
   });
   if (state) context[ACCESS_STATE] = state;
   return context;

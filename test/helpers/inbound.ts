@@ -164,10 +164,18 @@ export async function writtenRows(hub: TestHub): Promise<Record<string, number>>
 export async function signedGraphql<T = Record<string, unknown>>(
   url: string,
   query: string,
-  options: { apiKey: string; secret?: string; variables?: Record<string, unknown>; timestamp?: number; signature?: string; tamper?: (body: string) => string },
+  options: {
+    apiKey: string;
+    secret?: string;
+    variables?: Record<string, unknown>;
+    timestamp?: number;
+    signature?: string;
+    tamper?: (body: string) => string;
+    headers?: Record<string, string>;
+  },
 ): Promise<{ status: number; data?: T | null; errors?: Array<{ message: string; extensions?: { code?: string; field?: string } }> }> {
   const body = JSON.stringify({ query, variables: options.variables });
-  const headers: Record<string, string> = { "content-type": "application/json", "x-api-key": options.apiKey };
+  const headers: Record<string, string> = { "content-type": "application/json", "x-api-key": options.apiKey, ...options.headers };
   if (options.secret !== undefined || options.signature !== undefined) {
     const timestamp = options.timestamp ?? nowSeconds();
     Object.assign(headers, { "x-hub-timestamp": String(timestamp), "x-hub-signature": options.signature ?? sign(options.secret!, timestamp, body) });
