@@ -46,6 +46,6 @@ export class ConversionResolver {
 
   @FieldResolver(() => [ConversionStatusChangeType], { description: "Oldest first; the first entry is the recording." })
   async statusHistory(@Root() conversion: ConversionType, @Ctx() ctx: RequestContext): Promise<ConversionStatusChangeType[]> {
-    return (await statusHistory(ctx, conversion.id)).map(ConversionStatusChangeType.from);
+    return (await statusHistory(ctx, conversion.id)).map((change) => ConversionStatusChangeType.from(change, conversion.operatorId));
   }
 }
