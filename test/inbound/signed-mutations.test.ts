@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RotatePostbackSecretDocument } from "../generated/graphql";
 import { graphqlOk, wsClient } from "../helpers/graphql";
 import { startTestHub, type TestHub } from "../helpers/hub";
-import { createOperator, nowSeconds, postJson, signedGraphql, writtenRows, type OperatorFixture } from "../helpers/inbound";
+import { createOperator, nowSeconds, postJson, sign, signedGraphql, writtenRows, type OperatorFixture } from "../helpers/inbound";
 import { waitFor } from "../helpers/wait-for";
 
 /**
@@ -154,6 +154,31 @@ describe("recordConversion for an operator that requires signatures", () => {
     } finally {
       await client.dispose();
     }
+  });
+});
+
+describe("GraphQL's JSON body, now kept raw for signatures", () => {
+  const post = (body: string, contentType = "application/json") =>
+    fetch(hub.graphqlUrl, { method: "POST", headers: { "content-type": contentType, "x-api-key": hub.adminKey }, body });
+
+  it("keeps the body limit, the JSON errors and the prototype-poisoning refusal", async () => {
+    expect((await post(JSON.stringify({ query: "{ hub { now } }", padding: "x".repeat(70 * 1024) }))).status).toBe(413);
+    expect((await post('{"query": ')).status).toBe(400);
+    expect((await post('{"query":"{ hub { now } }","__proto__":{"polluted":true}}')).status).toBe(400);
+    const charset = await post(JSON.stringify({ query: "{ hub { role } }" }), "application/json; charset=utf-8");
+    expect(await charset.json()).toEqual({ data: { hub: { role: "all" } } });
+  });
+
+  it("verifies the signature over the bytes as sent, whatever their spacing or content-type parameters", async () => {
+    const deposit = await approvedDeposit(operator);
+    const body = `{ "variables" : {"input":{"eventId":"${deposit.eventId}","clickId":"${deposit.clickId}","event":"ftd","status":"REVERSED"}},\n  "query": "${RECORD}" }`;
+    const timestamp = nowSeconds();
+    const response = await fetch(hub.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8", "x-api-key": operator.apiKey, "x-hub-timestamp": String(timestamp), "x-hub-signature": sign(operator.postbackSecret, timestamp, body) },
+      body,
+    });
+    expect(((await response.json()) as { data: RecordAnswer }).data.recordConversion.outcome).toBe("STATUS_CHANGED");
   });
 });
 
