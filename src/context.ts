@@ -7,6 +7,7 @@ import type { LocalPubSub } from "./live/local-pubsub";
 import type { SecretBox } from "./common/secret-box";
 import type { EventTypeSpec } from "./common/event-type";
 import { type Viewer } from "./common/viewer";
+import type { CallLog } from "./http/access";
 
 /** The long-lived parts of one hub process, handed to routes, resolvers and tasks. */
 export interface Hub {
@@ -24,6 +25,13 @@ export interface Hub {
   readonly eventTypes: readonly EventTypeSpec[];
 }
 
+/** A GraphQL POST as sent: what a request signature (X-Hub-Timestamp, X-Hub-Signature) covers. */
+export interface SignedRequest {
+  readonly body: Buffer;
+  readonly timestamp: string | undefined;
+  readonly signature: string | undefined;
+}
+
 /** One unit of work (an HTTP request, a GraphQL operation, a job): its own EntityManager fork. */
 export interface RequestContext {
   readonly hub: Hub;
@@ -31,14 +39,24 @@ export interface RequestContext {
   readonly viewer: Viewer;
   readonly requestId: string;
   readonly log: Logger;
+  /** GraphQL over HTTP POST only (absent over graphql-ws and in jobs): for mutations that need a signature. */
+  readonly signedRequest?: SignedRequest;
+  /** The API call's request-log entry, for services that write it in the transaction of a money change. */
+  readonly callLog?: CallLog;
 }
 
-export function createRequestContext(hub: Hub, viewer: Viewer, requestId: string): RequestContext {
+export function createRequestContext(
+  hub: Hub,
+  viewer: Viewer,
+  requestId: string,
+  call: Pick<RequestContext, "signedRequest" | "callLog"> = {},
+): RequestContext {
   return {
     hub,
     em: hub.orm.em.fork(),
     viewer,
     requestId,
     log: hub.log.child({ requestId }),
+    ...call,
   };
 }

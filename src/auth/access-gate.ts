@@ -1,13 +1,12 @@
 import type pg from "pg";
 import { ForbiddenError, UnauthenticatedError } from "../common/errors";
-import { newId } from "../common/ids";
 import type { ClientIpResolver } from "./client-ip";
 import { AllowlistChecker } from "./ip-allowlist";
 import { lookupActiveKey, viewerOfRecord, type KeyRecord } from "./key-store";
 import type { RateLimits } from "./rate-limit";
 import type { UsageRecorder } from "./usage-recorder";
 import type { ApiKeyRole } from "../common/viewer";
-import type { AccessState, ApiGate, CallRecord } from "../http/access";
+import { logEntryOf, type AccessState, type ApiGate, type CallRecord } from "../http/access";
 
 /**
  * The checks every API call passes, in one place for REST, GraphQL over HTTP and
@@ -55,21 +54,7 @@ export class AccessGate implements ApiGate {
   record(state: AccessState, call: CallRecord): void {
     if (state.recorded) return;
     state.recorded = true;
-    this.recorder.record({
-      id: newId(),
-      createdAt: state.startedAt,
-      requestId: call.requestId,
-      apiKeyId: state.key?.id ?? null,
-      operatorId: state.key?.operatorId ?? null,
-      affiliateId: state.key?.affiliateId ?? null,
-      clientIp: state.clientIp || null,
-      method: call.method,
-      route: call.route,
-      operation: state.operation,
-      status: call.status,
-      errorCode: state.errorCode,
-      durationUs: call.durationUs,
-    });
+    this.recorder.record(logEntryOf(state, call));
   }
 }
 

@@ -1,33 +1,24 @@
 import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Logger } from "../common/logger";
+import type { RequestLogEntry } from "../http/access";
 
-export interface RequestLogEntry {
-  id: string;
-  createdAt: Date;
-  requestId: string;
-  apiKeyId: string | null;
-  operatorId: string | null;
-  affiliateId: string | null;
-  clientIp: string | null;
-  method: string;
-  route: string;
-  operation: string | null;
-  status: number;
-  errorCode: string | null;
-  durationUs: number;
-}
 
 /** Rows per INSERT: large enough to amortise the round trip, small enough to keep statements modest. */
 const BATCH_SIZE = 1_000;
 /** Beyond this many unwritten entries (database down for long) the oldest are dropped and counted. */
 const MAX_BUFFERED = 200_000;
 
+/*
+ * An entry whose id is already there was written in the transaction of the money change
+ * it logs (see insertRequestLog); the batched copy of it is then skipped.
+ */
 const INSERT_LOG = `
   insert into request_log (id, created_at, request_id, api_key_id, operator_id, affiliate_id, client_ip,
                            method, route, operation, status, error_code, duration_us)
   select * from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[],
-                       $8::text[], $9::text[], $10::text[], $11::int[], $12::text[], $13::int[])`;
+                       $8::text[], $9::text[], $10::text[], $11::int[], $12::text[], $13::int[])
+  on conflict (id) do nothing`;
 
 const TOUCH_KEYS = `
   update api_key k set last_used_at = v.used_at
@@ -129,7 +120,16 @@ export class UsageRecorder {
   }
 }
 
-function columns(batch: RequestLogEntry[]): unknown[] {
+/**
+ * Writes entries on the caller's connection, inside its transaction: for calls that change
+ * money, whose log line must commit (or roll back) with the change.
+ */
+export async function insertRequestLog(client: pg.ClientBase, entries: readonly RequestLogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await client.query({ name: "request-log-insert", text: INSERT_LOG, values: columns(entries) });
+}
+
+function columns(batch: readonly RequestLogEntry[]): unknown[] {
   return [
     batch.map((e) => e.id),
     batch.map((e) => e.createdAt),

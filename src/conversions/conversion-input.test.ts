@@ -62,6 +62,17 @@ describe("parseConversionParameters", () => {
     expect(fieldOf({ click_id: "c", event: "ftd", amount: "12345678901234", currency: "EUR" })).toBe("amount");
     expect(fieldOf({ click_id: "x".repeat(255), event: "a".repeat(64), amount: "0.12345678", currency: "EUR" })).toBeUndefined();
   });
+
+  it("refuses lone surrogates and U+FFFD in identity fields, which Postgres would fold into one value", () => {
+    for (const field of ["click_id", "customer_id", "event_id"]) {
+      for (const bad of ["t1u-\uD800", "t1u-\uDBFF", "\uDC00-x", "x\uDFFF\uD800", "t1u-\uFFFD"]) {
+        const parameters = { click_id: "c", event: "ftd", [field]: bad };
+        expect(fieldOf(parameters), `${field}: ${JSON.stringify(bad)}`).toBe(field);
+      }
+      expect(fieldOf({ click_id: "c", event: "ftd", [field]: "emoji-\uD83D\uDE00 ü 中" })).toBeUndefined();
+    }
+    expect(parseConversionParameters({ click_id: "c", event: "ftd", sub1: "kept \uFFFD" }, NOW).subs[0]).toBe("kept \uFFFD");
+  });
 });
 
 describe("parseOccurredAt", () => {
@@ -71,10 +82,16 @@ describe("parseOccurredAt", () => {
     expect(parseOccurredAt("2026-02-28T23:30:00-0130", NOW).toISOString()).toBe("2026-03-01T01:00:00.000Z");
     expect(parseOccurredAt("2026-02-28", NOW).toISOString()).toBe("2026-02-28T00:00:00.000Z");
     expect(parseOccurredAt("1772000000", NOW).toISOString()).toBe("2026-02-25T06:13:20.000Z");
+    expect(parseOccurredAt("2026-02-28T23:30:00+14:00", NOW).toISOString()).toBe("2026-02-28T09:30:00.000Z");
+    expect(parseOccurredAt("2026-02-28T10:00:00-14:00", NOW).toISOString()).toBe("2026-03-01T00:00:00.000Z");
+    expect(parseOccurredAt("2026-02-28T10:00:00+0545", NOW).toISOString()).toBe("2026-02-28T04:15:00.000Z");
   });
 
   it("refuses ambiguous, impossible, implausible and far-future times", () => {
-    for (const bad of ["2026-02-28T10:00:00", "2025-02-29", "2026-02-28T24:00:00Z", "1772000000000", "1999-12-31", "2026-03-01T13:00:01Z", "now"]) {
+    for (const bad of [
+      "2026-02-28T10:00:00", "2025-02-29", "2026-02-28T24:00:00Z", "1772000000000", "1999-12-31", "2026-03-01T13:00:01Z", "now",
+      "2026-02-28T10:00:00+99:99", "2026-02-28T10:00:00+14:01", "2026-02-28T10:00:00-14:30", "2026-02-28T10:00:00+05:60", "2026-02-28T10:00:00+24",
+    ]) {
       expect(() => parseOccurredAt(bad, NOW), bad).toThrow();
     }
     expect(parseOccurredAt("2026-03-01T12:59:59Z", NOW).toISOString()).toBe("2026-03-01T12:59:59.000Z");

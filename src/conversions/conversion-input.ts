@@ -30,6 +30,12 @@ export const OCCURRED_AT_MAX_FUTURE_SECONDS = 3_600;
 const OCCURRED_AT_EARLIEST = Date.UTC(2000, 0, 1);
 export const DEFAULT_STATUS = ConversionStatus.APPROVED;
 
+/** UTC offsets in use run from -12:00 to +14:00; anything beyond ±14:00 is a typo, not a zone. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+/** A UTF-16 surrogate without its other half: JSON allows writing one (`"\ud800"`), UTF-8 cannot store it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const REPLACEMENT_CHARACTER = "\uFFFD";
+
 const ISO_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf("currency"));
 const UNIX_SECONDS = /^\d{1,12}$/;
 const ISO_DATE_TIME =
@@ -66,6 +72,22 @@ export function parseConversionParameters(parameters: Readonly<Record<string, un
     }
     return value;
   };
+  /*
+   * What identifies a conversion must survive the trip to Postgres unchanged: a lone
+   * surrogate is stored as U+FFFD, as is every byte of invalid UTF-8 in the request, so
+   * "t1u-\ud800", "t1u-\udbff" and "t1u-\ufffd" would all become one conversion.
+   */
+  const identity = (parameter: KnownParameter): string | null => {
+    const value = identifier(parameter);
+    if (value !== null && (LONE_SURROGATE.test(value) || value.includes(REPLACEMENT_CHARACTER))) {
+      const field = fieldName(parameter);
+      throw new BadUserInputError(
+        `${field} must be valid Unicode text: it contains a lone UTF-16 surrogate or the replacement character U+FFFD (often from invalid UTF-8 in the request)`,
+        { field },
+      );
+    }
+    return value;
+  };
 
   const event = text("event");
   if (event === null) throw new BadUserInputError(`${fieldName("event")} is required`, { field: fieldName("event") });
@@ -76,12 +98,12 @@ export function parseConversionParameters(parameters: Readonly<Record<string, un
     );
   }
 
-  const clickId = identifier("click_id");
-  const customerId = identifier("customer_id");
+  const clickId = identity("click_id");
+  const customerId = identity("customer_id");
   if (clickId === null && customerId === null) {
     throw new BadUserInputError(`At least one of ${fieldName("click_id")} and ${fieldName("customer_id")} is required`, { field: fieldName("click_id") });
   }
-  const eventId = identifier("event_id");
+  const eventId = identity("event_id");
   const subs = [identifier("sub1"), identifier("sub2"), identifier("sub3"), identifier("sub4"), identifier("sub5")] as ConversionInput["subs"];
 
   const amountText = text("amount");
@@ -115,7 +137,10 @@ export function parseOccurredAt(value: string | null, now: Date, field = "occurr
   if (value === null) return now;
   const millis = UNIX_SECONDS.test(value) ? Number(value) * 1000 : parseIsoDateTime(value);
   if (millis === undefined) {
-    throw new BadUserInputError(`${field} must be an ISO 8601 date-time with a zone (e.g. 2025-01-31T12:00:00Z) or unix seconds`, { field });
+    throw new BadUserInputError(
+      `${field} must be an ISO 8601 date-time with a zone (Z, or an offset from -14:00 to +14:00; e.g. 2025-01-31T12:00:00Z) or unix seconds`,
+      { field },
+    );
   }
   if (millis < OCCURRED_AT_EARLIEST) throw new BadUserInputError(`${field} is before the year 2000`, { field });
   if (millis > now.getTime() + OCCURRED_AT_MAX_FUTURE_SECONDS * 1000) {
@@ -136,12 +161,17 @@ function parseIsoDateTime(value: string): number | undefined {
   // Date.UTC rolls 30 February over into March; a real date reads back unchanged.
   if (check.getUTCFullYear() !== parts[0] || check.getUTCMonth() !== parts[1] - 1 || check.getUTCDate() !== parts[2]) return undefined;
   if (parts[3] > 23 || parts[4] > 59 || parts[5] > 59) return undefined;
-  return utc - zoneOffsetMinutes(zone) * 60_000;
+  const offset = zoneOffsetMinutes(zone);
+  return offset === undefined ? undefined : utc - offset * 60_000;
 }
 
-function zoneOffsetMinutes(zone: string | undefined): number {
+/** Minutes east of UTC, or undefined for an offset no zone has (beyond ±14:00, or minutes of 60 and more). */
+function zoneOffsetMinutes(zone: string | undefined): number | undefined {
   if (zone === undefined || zone.toUpperCase() === "Z") return 0;
   const sign = zone.startsWith("-") ? -1 : 1;
   const digits = zone.slice(1).replace(":", "");
-  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0"));
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2, 4) || "0");
+  if (minutes > 59 || hours * 60 + minutes > MAX_OFFSET_MINUTES) return undefined;
+  return sign * (hours * 60 + minutes);
 }

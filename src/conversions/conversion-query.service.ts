@@ -117,6 +117,7 @@ export async function recordConversionFromGraphql(ctx: RequestContext, input: Gr
     source: ConversionSource.GRAPHQL,
     apiKeyId: viewer.apiKeyId,
     rawRequest: { source: "graphql", requestId: ctx.requestId, input: { ...input, occurredAt: input.occurredAt?.toISOString() ?? null } },
+    callLog: ctx.callLog,
   });
   const conversion = await ctx.em.findOneOrFail(Conversion, { id: recorded.conversionId }, { refresh: true });
   return { recorded, conversion };

@@ -3,13 +3,18 @@ import { AFTER_ARG, firstArg, mapNodes } from "../common/pagination";
 import type { RequestContext } from "../context";
 import { CONVERSION_LIST, findConversion, listConversions, recordConversionFromGraphql, statusHistory } from "./conversion-query.service";
 import { ConversionFilter, RecordConversionInput } from "./conversion.inputs";
+import { RequiresOperatorSignature } from "./operator-signature.guard";
 import { ConversionConnection, ConversionStatusChangeType, ConversionType, RecordConversionPayload } from "./conversion.types";
 
 @Resolver(() => ConversionType)
 export class ConversionResolver {
   @Authorized("ADMIN", "OPERATOR")
+  @RequiresOperatorSignature()
   @Mutation(() => RecordConversionPayload, {
-    description: "The postback over GraphQL: same validation, identity and status rules. Operator keys (own operator) and admins (name the operator).",
+    description:
+      "The postback over GraphQL: same validation, identity and status rules. Operator keys (own operator) and admins (name the operator). " +
+      "An operator key whose operator requires signed postbacks must sign the HTTP POST body like a postback (X-Hub-Timestamp, X-Hub-Signature); " +
+      "over graphql-ws such keys are refused with MISSING_SIGNATURE.",
   })
   async recordConversion(@Ctx() ctx: RequestContext, @Arg("input", () => RecordConversionInput) input: RecordConversionInput): Promise<RecordConversionPayload> {
     const { recorded, conversion } = await recordConversionFromGraphql(ctx, input);
@@ -35,6 +40,6 @@ export class ConversionResolver {
 
   @FieldResolver(() => [ConversionStatusChangeType], { description: "Oldest first; the first entry is the recording. At most 3 entries: the status rules allow two changes (pending → approved → reversed)." })
   async statusHistory(@Root() conversion: ConversionType, @Ctx() ctx: RequestContext): Promise<ConversionStatusChangeType[]> {
-    return (await statusHistory(ctx, conversion.id)).map(ConversionStatusChangeType.from);
+    return (await statusHistory(ctx, conversion.id)).map((change) => ConversionStatusChangeType.from(change, conversion.operatorId));
   }
 }

@@ -7,6 +7,8 @@ import { newId } from "../common/ids";
 import { jsonbText } from "../common/json-text";
 import type { RequestContext } from "../context";
 import { toDate } from "../db/sql";
+import type { CallLog } from "../http/access";
+import { insertRequestLog } from "../auth/usage-recorder";
 import type { ConversionInput } from "./conversion-input";
 import { canTransition, type ConversionSource, type ConversionStatus } from "./conversion-status";
 import { CHANGE_STATUS, INSERT_NEW, SELECT_BY_IDENTITY, type ConversionRow } from "./conversion.statements";
@@ -27,6 +29,8 @@ export interface ConversionSubmission {
   apiKeyId: string | null;
   /** The request as received (unknown parameters included), minus credentials. */
   rawRequest: Record<string, unknown>;
+  /** The API call's request-log entry: written in the same transaction when it gets a conversion (not a 409). */
+  callLog?: CallLog;
 }
 
 export interface RecordedConversion {
@@ -81,13 +85,15 @@ export async function recordConversions(em: EntityManager, metrics: Registry, su
   let results: ConversionResult[];
   try {
     results = await em.transactional((tx) => recordInTransaction(tx, submissions));
+    markLogged(submissions, results);
   } catch (error: unknown) {
     if (submissions.length === 1) throw error;
     results = [];
     for (const submission of submissions) {
       try {
-        const [alone] = await em.transactional((tx) => recordInTransaction(tx, [submission]));
-        results.push(alone!);
+        const alone = await em.transactional((tx) => recordInTransaction(tx, [submission]));
+        markLogged([submission], alone);
+        results.push(alone[0]!);
       } catch (itemError: unknown) {
         results.push(toHubError(itemError) ?? asError(itemError));
       }
@@ -192,7 +198,18 @@ async function recordInTransaction(tx: EntityManager, submissions: readonly Conv
       await publish(tx, CONVERSION_STATUS_CHANGED, change.row, change.previous);
     }
   }
+  await insertRequestLog(connection, loggedInTransaction(submissions, results as ConversionResult[]).map((callLog) => callLog.entry()));
   return results as ConversionResult[];
+}
+
+/** The calls answered with a conversion (not a 409): their log lines commit with it. */
+function loggedInTransaction(submissions: readonly ConversionSubmission[], results: readonly ConversionResult[]): CallLog[] {
+  return submissions.flatMap((submission, index) => (submission.callLog && !(results[index] instanceof Error) ? [submission.callLog] : []));
+}
+
+/** After the commit, so a rolled-back entry is still logged the ordinary way. */
+function markLogged(submissions: readonly ConversionSubmission[], results: readonly ConversionResult[]): void {
+  for (const callLog of loggedInTransaction(submissions, results)) callLog.markRecorded();
 }
 
 function compareIdentity(a: ConversionSubmission, keyA: string, b: ConversionSubmission, keyB: string): number {

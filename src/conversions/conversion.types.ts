@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
+import { OwningOperatorOnly } from "../auth/operator-details";
 import { DecimalScalar } from "../common/decimal";
 import { Connection } from "../common/pagination";
 import { Attribution, ConversionSource, ConversionStatus } from "./conversion-status";
@@ -26,16 +27,21 @@ export class ConversionStatusChangeType {
   @Field(() => ConversionSource)
   source!: ConversionSource;
 
-  @Field(() => ID, { nullable: true, description: "The API key that made the change." })
+  @OwningOperatorOnly((change: ConversionStatusChangeType) => change.operatorId)
+  @Field(() => ID, { nullable: true, description: "The API key that made the change. Admins and the conversion's operator; null for other keys." })
   apiKeyId!: string | null;
 
-  static from(change: ConversionStatusChange): ConversionStatusChangeType {
+  /** The conversion's operator (not a field): who may see apiKeyId. */
+  operatorId!: string;
+
+  static from(change: ConversionStatusChange, operatorId: string): ConversionStatusChangeType {
     return Object.assign(new ConversionStatusChangeType(), {
       fromStatus: change.fromStatus ?? null,
       toStatus: change.toStatus,
       changedAt: change.createdAt,
       source: change.source,
       apiKeyId: change.apiKeyId ?? null,
+      operatorId,
     });
   }
 }
@@ -105,8 +111,14 @@ export class ConversionType {
   @Field(() => Date, { nullable: true, description: "When its status last changed." })
   statusChangedAt!: Date | null;
 
-  @Field(() => GraphQLJSONObject, { description: "The request as received, unknown parameters included (never the API key)." })
-  rawRequest!: Record<string, unknown>;
+  @OwningOperatorOnly((conversion: ConversionType) => conversion.operatorId)
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description:
+      "The request as received, unknown parameters included (never the API key): client IP, signature, timestamp, request id. " +
+      "Admins and the conversion's operator; null for other keys (affiliates).",
+  })
+  rawRequest!: Record<string, unknown> | null;
 
   static from(conversion: Conversion): ConversionType {
     return Object.assign(new ConversionType(), {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AccessPolicy } from "../http/access";
 import { admittedKey } from "../auth/access-gate";
+import { callLogOf } from "../http/access";
 import { API_KEY_QUERY_PARAMETER } from "../auth/credentials";
 import { BadUserInputError, ForbiddenError, UnsupportedMediaTypeError } from "../common/errors";
 import type { Hub } from "../context";
@@ -141,6 +142,7 @@ export async function installPostbackRoutes(app: FastifyInstance, hub: Hub): Pro
         clientIp: access.clientIp,
         requestId: request.id,
       },
+      callLog: callLogOf(access, { requestId: request.id, method: request.method, route: POSTBACK_PATH }),
     });
     return reply.status(200).send(answer(result));
   };

@@ -1,4 +1,5 @@
 import type { HubError } from "../common/errors";
+import { newId } from "../common/ids";
 import { ANONYMOUS, type ApiKeyRole, type Viewer } from "../common/viewer";
 
 /**
@@ -44,10 +45,16 @@ export interface AccessState {
   errorCode: string | null;
   /** Set once the entry is in the log, so a call is never logged twice. */
   recorded: boolean;
+  /**
+   * The id of this call's log entry, fixed up front: a money call's entry is written in its
+   * transaction, and should the response's own logging race with it, the same id makes the
+   * second write a no-op.
+   */
+  readonly logEntryId: string;
 }
 
 export function newAccessState(clientIp: string): AccessState {
-  return { startedAt: new Date(), clientIp, key: null, viewer: ANONYMOUS, refusal: null, operation: null, errorCode: null, recorded: false };
+  return { startedAt: new Date(), clientIp, key: null, viewer: ANONYMOUS, refusal: null, operation: null, errorCode: null, recorded: false, logEntryId: newId() };
 }
 
 /** One finished call, for the request log. */
@@ -57,6 +64,65 @@ export interface CallRecord {
   route: string;
   status: number;
   durationUs: number;
+}
+
+/** One line of the request log. */
+export interface RequestLogEntry {
+  id: string;
+  createdAt: Date;
+  requestId: string;
+  apiKeyId: string | null;
+  operatorId: string | null;
+  affiliateId: string | null;
+  clientIp: string | null;
+  method: string;
+  route: string;
+  operation: string | null;
+  status: number;
+  errorCode: string | null;
+  durationUs: number;
+}
+
+export function logEntryOf(state: AccessState, call: CallRecord): RequestLogEntry {
+  return {
+    id: state.logEntryId,
+    createdAt: state.startedAt,
+    requestId: call.requestId,
+    apiKeyId: state.key?.id ?? null,
+    operatorId: state.key?.operatorId ?? null,
+    affiliateId: state.key?.affiliateId ?? null,
+    clientIp: state.clientIp || null,
+    method: call.method,
+    route: call.route,
+    operation: state.operation,
+    status: call.status,
+    errorCode: state.errorCode,
+    durationUs: call.durationUs,
+  };
+}
+
+/** Money calls that succeed are answered 200 (REST and GraphQL alike). */
+const SUCCESS_STATUS = 200;
+
+/**
+ * The request-log entry of an API call that may change money, for the service to write in
+ * the transaction of that change (so an accepted postback always has its log line, even
+ * if the process dies right after the commit). Other calls stay on the batched path.
+ */
+export interface CallLog {
+  /** The entry as it stands now: status 200, the duration so far, the same id every time. */
+  entry(): RequestLogEntry;
+  /** After the commit: the response's own logging then skips this call. */
+  markRecorded(): void;
+}
+
+export function callLogOf(state: AccessState, call: Omit<CallRecord, "status" | "durationUs">): CallLog {
+  return {
+    entry: () => logEntryOf(state, { ...call, status: SUCCESS_STATUS, durationUs: (Date.now() - state.startedAt.getTime()) * 1000 }),
+    markRecorded: () => {
+      state.recorded = true;
+    },
+  };
 }
 
 /** The checks every API call passes (REST, GraphQL over HTTP, graphql-ws), as the HTTP layer calls them. */

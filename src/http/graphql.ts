@@ -4,9 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GraphQLSchema, OperationDefinitionNode } from "graphql";
 import { GraphQLError } from "graphql";
 import type { AccessPolicy, AccessState } from "./access";
+import { callLogOf } from "./access";
 import { RateLimitedError } from "../common/errors";
 import { createRequestContext, type Hub, type RequestContext } from "../context";
 import { createGraphqlErrorFormatter } from "./graphql-errors";
+import { keepRawJsonBody, signedRequestOf } from "./graphql-raw-body";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -28,7 +30,10 @@ function contextFor(hub: Hub, request: FastifyRequest, reply: FastifyReply): Req
     if (refusal instanceof RateLimitedError) void reply.header("retry-after", String(refusal.retryAfterSeconds));
     throw new GraphQLError(refusal.message, { extensions: { code: refusal.code, http: { status: refusal.httpStatus } } });
   }
-  const context: AuditedContext = createRequestContext(hub, state?.viewer ?? { kind: "anonymous" }, request.id);
+  const context: AuditedContext = createRequestContext(hub, state?.viewer ?? { kind: "anonymous" }, request.id, {
+    signedRequest: signedRequestOf(request),
+    callLog: state ? callLogOf(state, { requestId: request.id, method: request.method, route: GRAPHQL_PATH }) : undefined,
+  });
   if (state) context[ACCESS_STATE] = state;
   return context;
 }
@@ -75,9 +80,12 @@ export async function registerGraphql(app: FastifyInstance, hub: Hub, schema: Gr
   app.addHook("onRoute", (route) => {
     if (route.url === GRAPHQL_PATH) route.config = { ...route.config, access: GRAPHQL_ACCESS };
   });
-  await app.register(fastifyApollo(apollo), {
-    path: GRAPHQL_PATH,
-    context: async (request, reply) => contextFor(hub, request, reply),
+  await app.register(async (scope) => {
+    keepRawJsonBody(scope);
+    await scope.register(fastifyApollo(apollo), {
+      path: GRAPHQL_PATH,
+      context: async (request, reply) => contextFor(hub, request, reply),
+    });
   });
   return apollo;
 }

@@ -320,7 +320,7 @@ export type ConversionQueryVariables = Exact<{
 }>;
 
 
-export type ConversionQuery = { conversion: { rawRequest: Record<string, unknown>, id: string, operatorId: string, affiliateId: string | null, attributed: boolean, attribution: Attribution | null, clickId: string | null, customerId: string | null, event: string, eventId: string | null, amount: string | null, currency: string | null, status: ConversionStatus, occurredAt: string, sub1: string | null, sub2: string | null, sub3: string | null, sub4: string | null, sub5: string | null, source: ConversionSource, createdAt: string, statusChangedAt: string | null, statusHistory: Array<{ fromStatus: ConversionStatus | null, toStatus: ConversionStatus, changedAt: string, source: ConversionSource, apiKeyId: string | null }> } };
+export type ConversionQuery = { conversion: { rawRequest: Record<string, unknown> | null, id: string, operatorId: string, affiliateId: string | null, attributed: boolean, attribution: Attribution | null, clickId: string | null, customerId: string | null, event: string, eventId: string | null, amount: string | null, currency: string | null, status: ConversionStatus, occurredAt: string, sub1: string | null, sub2: string | null, sub3: string | null, sub4: string | null, sub5: string | null, source: ConversionSource, createdAt: string, statusChangedAt: string | null, statusHistory: Array<{ fromStatus: ConversionStatus | null, toStatus: ConversionStatus, changedAt: string, source: ConversionSource, apiKeyId: string | null }> } };
 
 export type RequestLogQueryVariables = Exact<{
   filter?: RequestLogFilter | null | undefined;

@@ -156,3 +156,30 @@ export async function writtenRows(hub: TestHub): Promise<Record<string, number>>
   );
   return rows[0]!;
 }
+
+/**
+ * A GraphQL POST signed like a POST postback: the HMAC covers the exact HTTP body sent.
+ * `tamper` changes the body after signing; `signature` replaces the computed one.
+ */
+export async function signedGraphql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  options: {
+    apiKey: string;
+    secret?: string;
+    variables?: Record<string, unknown>;
+    timestamp?: number;
+    signature?: string;
+    tamper?: (body: string) => string;
+    headers?: Record<string, string>;
+  },
+): Promise<{ status: number; data?: T | null; errors?: Array<{ message: string; extensions?: { code?: string; field?: string } }> }> {
+  const body = JSON.stringify({ query, variables: options.variables });
+  const headers: Record<string, string> = { "content-type": "application/json", "x-api-key": options.apiKey, ...options.headers };
+  if (options.secret !== undefined || options.signature !== undefined) {
+    const timestamp = options.timestamp ?? nowSeconds();
+    Object.assign(headers, { "x-hub-timestamp": String(timestamp), "x-hub-signature": options.signature ?? sign(options.secret!, timestamp, body) });
+  }
+  const response = await fetch(url, { method: "POST", headers, body: options.tamper ? options.tamper(body) : body });
+  return { status: response.status, ...((await response.json()) as object) };
+}

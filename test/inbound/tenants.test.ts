@@ -11,10 +11,12 @@ import {
   OperatorsDocument,
   RecordConversionDocument,
   RequestLogDocument,
+  type RecordConversionMutation,
 } from "../generated/graphql";
 import { graphql, graphqlOk } from "../helpers/graphql";
 import { startTestHub, type TestHub } from "../helpers/hub";
-import { createAffiliate, createCampaign, createKey, createOperator, getPostback, type OperatorFixture } from "../helpers/inbound";
+import { print } from "graphql";
+import { createAffiliate, createCampaign, createKey, createOperator, getPostback, signedGraphql, type OperatorFixture } from "../helpers/inbound";
 
 let hub: TestHub;
 let alpha: OperatorFixture;
@@ -27,6 +29,11 @@ let betaCampaignId: string;
 async function codeOf(document: Parameters<typeof graphql>[1], apiKey: string | undefined, variables: Record<string, unknown> = {}): Promise<string | undefined> {
   const result = await graphql(hub.graphqlUrl, document, { apiKey, variables: variables as never });
   return result.errors?.[0]?.extensions?.code;
+}
+
+/** recordConversion with alpha's operator key, signed as its operator requires. */
+function recordAsAlpha(input: Record<string, unknown>) {
+  return signedGraphql<RecordConversionMutation>(hub.graphqlUrl, print(RecordConversionDocument), { apiKey: alpha.apiKey, secret: alpha.postbackSecret, variables: { input } });
 }
 
 beforeAll(async () => {
@@ -183,7 +190,7 @@ describe("tenant isolation: every tenant-data resolver", () => {
 
   it("recordConversion: an operator records for itself only; affiliates never", async () => {
     const input = { clickId: `gql-${Date.now()}`, event: "registration" };
-    expect(await codeOf(RecordConversionDocument, alpha.apiKey, { input: { ...input, operatorId: beta.operatorId } })).toBe("FORBIDDEN");
+    expect((await recordAsAlpha({ ...input, operatorId: beta.operatorId })).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(await codeOf(RecordConversionDocument, partnerA.apiKey, { input })).toBe("FORBIDDEN");
   });
 });
@@ -191,20 +198,20 @@ describe("tenant isolation: every tenant-data resolver", () => {
 describe("recordConversion over GraphQL", () => {
   it("follows the postback's rules and outcomes", async () => {
     const input = { customerId: `gql-player-${Date.now()}`, event: "deposit", eventId: `gql-${Date.now()}`, amount: "75.25", currency: "EUR", status: "PENDING" as const };
-    const first = await graphqlOk(hub.graphqlUrl, RecordConversionDocument, { apiKey: alpha.apiKey, variables: { input } });
+    const first = (await recordAsAlpha(input)).data!;
     expect(first.recordConversion).toMatchObject({ outcome: "ACCEPTED", conversion: { operatorId: alpha.operatorId, amount: "75.25", status: "PENDING", source: "GRAPHQL", attributed: false } });
-    const again = await graphqlOk(hub.graphqlUrl, RecordConversionDocument, { apiKey: alpha.apiKey, variables: { input } });
+    const again = (await recordAsAlpha(input)).data!;
     expect(again.recordConversion).toMatchObject({ outcome: "DUPLICATE", conversion: { id: first.recordConversion.conversion.id } });
     const approved = await graphqlOk(hub.graphqlUrl, RecordConversionDocument, { apiKey: hub.adminKey, variables: { input: { ...input, status: "APPROVED", operatorId: alpha.operatorId } } });
     expect(approved.recordConversion).toMatchObject({ outcome: "STATUS_CHANGED", conversion: { status: "APPROVED" } });
 
-    const conflict = await graphql(hub.graphqlUrl, RecordConversionDocument, { apiKey: alpha.apiKey, variables: { input: { ...input, amount: "1", status: "APPROVED" } } });
+    const conflict = await recordAsAlpha({ ...input, amount: "1", status: "APPROVED" });
     expect(conflict.errors?.[0]?.extensions?.code).toBe("CONFLICTING_DUPLICATE");
-    const backwards = await graphql(hub.graphqlUrl, RecordConversionDocument, { apiKey: alpha.apiKey, variables: { input } });
+    const backwards = await recordAsAlpha(input);
     expect(backwards.errors?.[0]?.extensions?.code).toBe("INVALID_TRANSITION");
-    const badEvent = await graphql(hub.graphqlUrl, RecordConversionDocument, { apiKey: alpha.apiKey, variables: { input: { ...input, eventId: null, event: "Not Valid" } } });
+    const badEvent = await recordAsAlpha({ ...input, eventId: null, event: "Not Valid" });
     expect(badEvent.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "event" });
-    const noCurrency = await graphql(hub.graphqlUrl, RecordConversionDocument, { apiKey: alpha.apiKey, variables: { input: { clickId: "c", event: "ftd", amount: "5" } } });
+    const noCurrency = await recordAsAlpha({ clickId: "c", event: "ftd", amount: "5" });
     expect(noCurrency.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "currency" });
     const adminWithoutOperator = await graphql(hub.graphqlUrl, RecordConversionDocument, { apiKey: hub.adminKey, variables: { input: { clickId: "c", event: "ftd" } } });
     expect(adminWithoutOperator.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "operatorId" });

@@ -58,7 +58,8 @@ async function receiver(responder?: Parameters<typeof WebhookReceiver.start>[0])
 
 async function insertOperatorWithKey(name: string): Promise<Tenant> {
   const operatorId = newId();
-  await db.query("insert into operator (id, created_at, name, require_signature) values ($1, now(), $2, true)", [operatorId, name]);
+  // Unsigned: these tests record conversions over GraphQL with the key alone (signing has its own tests).
+  await db.query("insert into operator (id, created_at, name, require_signature) values ($1, now(), $2, false)", [operatorId, name]);
   const key = generateApiKey();
   await db.query(
     "insert into api_key (id, created_at, name, role, operator_id, prefix, key_hash) values ($1, now(), 'test', 'OPERATOR', $2, $3, $4)",
