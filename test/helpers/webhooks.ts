@@ -3,10 +3,10 @@ import { publishEvent, type OutboundEvent } from "../../src/webhooks/publish";
 import type { Event } from "../../src/webhooks/event.entity";
 import { CreateWebhookEndpointDocument, type CreateWebhookEndpointInput } from "../generated/graphql";
 import { graphqlOk } from "./graphql";
-import type { TestHub } from "./hub";
+import type { AdminApi, TestHub } from "./hub";
 import { waitFor } from "./wait-for";
 
-export async function createEndpoint(hub: TestHub, input: CreateWebhookEndpointInput, apiKey = hub.adminKey) {
+export async function createEndpoint(hub: AdminApi, input: CreateWebhookEndpointInput, apiKey = hub.adminKey) {
   const { createWebhookEndpoint } = await graphqlOk(hub.graphqlUrl, CreateWebhookEndpointDocument, { variables: { input }, apiKey });
   return createWebhookEndpoint;
 }
