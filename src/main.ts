@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { ConfigError, loadConfig, type HubConfig } from "./config";
 import { createLogger } from "./common/logger";
+import { reportUnhandledRejections } from "./common/unhandled-rejections";
 import { startHub } from "./hub";
 
 async function main(): Promise<void> {
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     process.stderr.write(`affiliate-hub: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
+  reportUnhandledRejections(log, running.hub.metrics);
 
   if (process.stdout.isTTY) {
     const { urls, database } = running;

@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from "./database-unavailable";
+
 /**
  * Client-facing errors: each class has a fixed code and HTTP status, and the same
  * instance renders as a GraphQL error (extensions.code) or a REST JSON error.
@@ -91,6 +93,7 @@ function postgresCode(error: unknown): string | undefined {
 /** Maps known database failures onto client errors; everything else stays internal. */
 export function toHubError(error: unknown): HubError | undefined {
   if (error instanceof HubError) return error;
+  if (isDatabaseUnavailable(error)) return new ServiceUnavailableError("The database is unavailable; retry shortly", { cause: error });
   switch (postgresCode(error)) {
     case PG_UNIQUE_VIOLATION:
       return new ConflictError("A record with the same identity already exists", "CONFLICT", undefined);

@@ -1,10 +1,9 @@
-import { Logger as WorkerLogger, parseCronItems, run, type CronItem, type Runner, type TaskList } from "graphile-worker";
+import { Logger as WorkerLogger, parseCronItems, run, type CronItem, type TaskList } from "graphile-worker";
+import { Counter, Gauge } from "prom-client";
 import type { Hub } from "../context";
+import { superviseWorker, type WorkerHandle } from "./worker-supervisor";
 
-export interface WorkerHandle {
-  isRunning(): boolean;
-  stop(): Promise<void>;
-}
+export type { WorkerHandle } from "./worker-supervisor";
 
 /**
  * graphile-worker reports every successful job at info level, with the whole job row as
@@ -30,32 +29,36 @@ function workerLogger(hub: Hub): WorkerLogger {
   });
 }
 
+function supervisorMetrics(hub: Hub) {
+  const registers = [hub.metrics];
+  const running = new Gauge({ name: "hub_worker_running", help: "1 while this process's job worker runs", registers });
+  const restarts = new Counter({ name: "hub_worker_restarts_total", help: "Times the job worker was restarted after stopping on its own (lost database)", registers });
+  return { running: (value: boolean) => running.set(value ? 1 : 0), restarted: () => restarts.inc() };
+}
+
 /**
- * Cron items go through graphile-worker's cron: each is enqueued at most once per slot
- * across all worker processes (its known_crontabs table).
+ * The job worker, restarted when it stops on its own (see worker-supervisor.ts).
+ * Completions and failures are batched (delay 0: whatever finishes in the same tick)
+ * because graphile-worker 0.17 handles a failed completion write only on that path.
  */
 export async function startWorker(hub: Hub, tasks: TaskList, cron: readonly CronItem[]): Promise<WorkerHandle> {
-  const runner: Runner = await run({
-    pgPool: hub.pool,
-    taskList: tasks,
-    concurrency: hub.config.workerConcurrency,
-    pollInterval: hub.config.workerPollIntervalMs,
-    noHandleSignals: true,
-    parsedCronItems: parseCronItems([...cron]),
-    logger: workerLogger(hub),
+  const parsedCronItems = parseCronItems([...cron]);
+  const logger = workerLogger(hub);
+  return superviseWorker({
+    launch: (events) =>
+      run({
+        pgPool: hub.pool,
+        taskList: tasks,
+        concurrency: hub.config.workerConcurrency,
+        pollInterval: hub.config.workerPollIntervalMs,
+        noHandleSignals: true,
+        parsedCronItems,
+        logger,
+        events,
+        preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+      }),
+    pool: hub.pool,
+    log: hub.log,
+    metrics: supervisorMetrics(hub),
   });
-  let running = true;
-  runner.promise.then(
-    () => (running = false),
-    (error: unknown) => {
-      running = false;
-      hub.log.error({ err: error }, "job worker stopped with an error");
-    },
-  );
-  return {
-    isRunning: () => running,
-    stop: async () => {
-      if (running) await runner.stop();
-    },
-  };
 }

@@ -14,6 +14,9 @@ export interface TestHub extends RunningHub {
   stop(): Promise<void>;
 }
 
+/** What creating fixtures through the public API needs: an in-process hub or a spawned one. */
+export type AdminApi = Pick<TestHub, "graphqlUrl" | "adminKey">;
+
 /** One per test process; stored secrets in a test database are sealed with it. */
 export const TEST_ENCRYPTION_KEY = generateEncryptionKey();
 

@@ -7,7 +7,7 @@ import {
   type ApiKeyRole,
 } from "../generated/graphql";
 import { graphqlOk } from "./graphql";
-import type { TestHub } from "./hub";
+import type { AdminApi, TestHub } from "./hub";
 
 /**
  * Test fixtures built through the public API (the way an admin would), and a postback
@@ -23,7 +23,7 @@ export interface OperatorFixture {
   apiKeyId: string;
 }
 
-export async function createOperator(hub: TestHub, options: { requireSignature?: boolean; allowedIps?: string[]; rateLimitPerMinute?: number } = {}): Promise<OperatorFixture> {
+export async function createOperator(hub: AdminApi, options: { requireSignature?: boolean; allowedIps?: string[]; rateLimitPerMinute?: number } = {}): Promise<OperatorFixture> {
   const created = await graphqlOk(hub.graphqlUrl, CreateOperatorDocument, {
     apiKey: hub.adminKey,
     variables: { input: { name: `Casino ${Math.random().toString(36).slice(2, 8)}`, requireSignature: options.requireSignature ?? true } },
@@ -33,7 +33,7 @@ export async function createOperator(hub: TestHub, options: { requireSignature?:
 }
 
 export async function createKey(
-  hub: TestHub,
+  hub: AdminApi,
   input: { role: ApiKeyRole; operatorId?: string; affiliateId?: string; allowedIps?: string[]; rateLimitPerMinute?: number },
 ): Promise<{ id: string; secret: string }> {
   const created = await graphqlOk(hub.graphqlUrl, CreateApiKeyDocument, {

@@ -1,7 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { CreateWebhookEndpointDocument, type CreateWebhookEndpointInput } from "../generated/graphql";
 import { graphqlOk } from "./graphql";
-import type { TestHub } from "./hub";
+import type { AdminApi, TestHub } from "./hub";
 import { waitFor } from "./wait-for";
 import { type Event } from "../../src/outbox/event.entity";
 import { publishEvent, type OutboundEvent } from "../../src/outbox/publish";
@@ -10,7 +10,7 @@ import type { EventTypeSpec } from "../../src/common/event-type";
 import { eventTypesOf } from "../../src/feature";
 import { FEATURES } from "../../src/features";
 
-export async function createEndpoint(hub: TestHub, input: CreateWebhookEndpointInput, apiKey = hub.adminKey) {
+export async function createEndpoint(hub: AdminApi, input: CreateWebhookEndpointInput, apiKey = hub.adminKey) {
   const { createWebhookEndpoint } = await graphqlOk(hub.graphqlUrl, CreateWebhookEndpointDocument, { variables: { input }, apiKey });
   return createWebhookEndpoint;
 }
