@@ -56,6 +56,12 @@ export class PayloadTooLargeError extends HubError {
   readonly httpStatus = 413;
 }
 
+/** A client took longer than the hub allows to send its request (slow or stalled body). */
+export class RequestTimeoutError extends HubError {
+  readonly code = "REQUEST_TIMEOUT";
+  readonly httpStatus = 408;
+}
+
 export class UnsupportedMediaTypeError extends HubError {
   readonly code = "UNSUPPORTED_MEDIA_TYPE";
   readonly httpStatus = 415;
