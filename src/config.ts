@@ -62,6 +62,11 @@ const cidrList = z.string().transform((value, context) => {
   return cidrs;
 });
 
+/** A bearer token for scrapers: long enough not to be guessed, and sendable in a header as is. */
+const metricsToken = z.string().trim()
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+  .min(16, "must be at least 16 characters (generate one with `openssl rand -hex 24`)");
+
 const retrySchedule = z.string().transform((value, ctx) => {
   try {
     return parseRetrySchedule(value);
@@ -102,6 +107,7 @@ const envSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 3_600_000).default(72_000),
   HTTP_MAX_CONNECTIONS_PER_IP: integer(0, 1_000_000).default(256),
+  METRICS_TOKEN: metricsToken.optional(),
   // live: graphql-ws and the LISTEN/NOTIFY bridge
   WS_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
   WS_MAX_BUFFERED_BYTES: integer(16_384, 1_073_741_824).default(1_048_576),
@@ -152,6 +158,8 @@ export interface HubConfig {
   readonly requestLogFlushIntervalMs: number;
   /** Deadlines for receiving requests and the per-address connection cap (src/http/). */
   readonly http: HttpConfig;
+  /** When set, /metrics answers only `Authorization: Bearer <token>`; unset, it is open. */
+  readonly metricsToken: string | undefined;
   /** Live layer (src/live, src/http/websocket.ts). */
   readonly live: LiveConfig;
   readonly webhooks: WebhookConfig;
@@ -208,7 +216,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_VARIABLES = new Set(["HUB_ADMIN_KEY", "HUB_ENCRYPTION_KEY", "DATABASE_URL"]);
+const SECRET_VARIABLES = new Set(["HUB_ADMIN_KEY", "HUB_ENCRYPTION_KEY", "DATABASE_URL", "METRICS_TOKEN"]);
 
 function describeInput(input: unknown): string {
   return input === undefined ? "nothing" : JSON.stringify(input);
@@ -296,6 +304,7 @@ function toConfig(parsed: ParsedEnv): HubConfig {
       keepAliveTimeoutMs: parsed.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnectionsPerIp: parsed.HTTP_MAX_CONNECTIONS_PER_IP,
     }),
+    metricsToken: parsed.METRICS_TOKEN,
     live: Object.freeze({
       keepAliveMs: parsed.WS_KEEPALIVE_MS,
       maxBufferedBytes: parsed.WS_MAX_BUFFERED_BYTES,

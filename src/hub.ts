@@ -139,7 +139,7 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
     undo.push(() => webhooks.stop());
 
     const app = createHttpApp(hub);
-    registerHealthRoutes(app, readiness, metrics);
+    registerHealthRoutes(app, readiness, metrics, { metricsToken: config.metricsToken });
     let webSocket: WebSocketHandle | undefined;
     if (config.runsApi) {
       // Closed after the HTTP server (pushed before it): in-flight requests still log, then the rest is written.

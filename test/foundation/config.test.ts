@@ -47,6 +47,15 @@ describe("configuration", () => {
     ]);
   });
 
+  it("takes a METRICS_TOKEN only if it is long enough, and never echoes it", () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: "0123456789abcdef0123" }).metricsToken).toBe("0123456789abcdef0123");
+    const [short] = problemsOf({ METRICS_TOKEN: "tiny-token" });
+    expect(short).toMatch(/^METRICS_TOKEN must be at least 16 characters/);
+    expect(short).not.toContain("tiny-token");
+    expect(problemsOf({ METRICS_TOKEN: "has a space in it, long enough" })[0]).toMatch(/^METRICS_TOKEN must be printable ASCII without spaces/);
+  });
+
   it("maps roles onto the parts a process runs", () => {
     expect(loadConfig({ HUB_ROLE: "api" })).toMatchObject({ runsApi: true, runsWorker: false });
     expect(loadConfig({ HUB_ROLE: "worker" })).toMatchObject({ runsApi: false, runsWorker: true });
