@@ -62,6 +62,11 @@ const cidrList = z.string().transform((value, context) => {
   return cidrs;
 });
 
+/** A bearer token for scrapers: long enough not to be guessed, and sendable in a header as is. */
+const metricsToken = z.string().trim()
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+  .min(16, "must be at least 16 characters (generate one with `openssl rand -hex 24`)");
+
 const retrySchedule = z.string().transform((value, ctx) => {
   try {
     return parseRetrySchedule(value);
@@ -96,6 +101,13 @@ const envSchema = z.object({
   POSTBACK_TIMESTAMP_TOLERANCE_SECONDS: integer(1, 86_400).default(300),
   REQUEST_LOG_RETENTION_DAYS: integer(1, 3_650).default(90),
   REQUEST_LOG_FLUSH_INTERVAL_MS: integer(10, 600_000).default(1_000),
+  // HTTP connections: how long a client may take to send a request, and how many sockets one address may hold
+  HTTP_HEADERS_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  HTTP_BODY_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).optional(),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 3_600_000).default(72_000),
+  HTTP_MAX_CONNECTIONS_PER_IP: integer(0, 1_000_000).default(256),
+  METRICS_TOKEN: metricsToken.optional(),
   // live: graphql-ws and the LISTEN/NOTIFY bridge
   WS_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
   WS_MAX_BUFFERED_BYTES: integer(16_384, 1_073_741_824).default(1_048_576),
@@ -144,12 +156,29 @@ export interface HubConfig {
   readonly requestLogRetentionDays: number;
   /** How often buffered request-log entries and key last-use times are written. */
   readonly requestLogFlushIntervalMs: number;
+  /** Deadlines for receiving requests and the per-address connection cap (src/http/). */
+  readonly http: HttpConfig;
+  /** When set, /metrics answers only `Authorization: Bearer <token>`; unset, it is open. */
+  readonly metricsToken: string | undefined;
   /** Live layer (src/live, src/http/websocket.ts). */
   readonly live: LiveConfig;
   readonly webhooks: WebhookConfig;
   readonly queueDepthAlertThreshold: number;
   /** How often worker processes compact queue counters and re-evaluate alerts. */
   readonly queueSampleIntervalMs: number;
+}
+
+export interface HttpConfig {
+  /** A request's headers must have arrived this long after its first byte (a TLS handshake, and a new connection's silence, end within it too). */
+  readonly headersTimeoutMs: number;
+  /** A body must have arrived this long after the hub starts reading it; past it: 408 REQUEST_TIMEOUT. */
+  readonly bodyTimeoutMs: number;
+  /** Backstop: every byte of a request (headers and body, read or not) must have arrived this long after its first. Answering takes as long as it takes. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections one client address may hold in this process; 0: no cap. Trusted proxies are not capped. */
+  readonly maxConnectionsPerIp: number;
 }
 
 export interface LiveConfig {
@@ -187,7 +216,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_VARIABLES = new Set(["HUB_ADMIN_KEY", "HUB_ENCRYPTION_KEY", "DATABASE_URL"]);
+const SECRET_VARIABLES = new Set(["HUB_ADMIN_KEY", "HUB_ENCRYPTION_KEY", "DATABASE_URL", "METRICS_TOKEN"]);
 
 function describeInput(input: unknown): string {
   return input === undefined ? "nothing" : JSON.stringify(input);
@@ -225,8 +254,17 @@ function crossFieldProblems(parsed: ParsedEnv): string[] {
       `WEBHOOK_LEASE_MS must exceed WEBHOOK_TIMEOUT_MS by at least ${LEASE_MARGIN_MS} ms (an attempt must end before its lease can), got ${parsed.WEBHOOK_LEASE_MS} with a timeout of ${parsed.WEBHOOK_TIMEOUT_MS}`,
     );
   }
+  const phases = parsed.HTTP_HEADERS_TIMEOUT_MS + parsed.HTTP_BODY_TIMEOUT_MS;
+  if (parsed.HTTP_REQUEST_TIMEOUT_MS !== undefined && parsed.HTTP_REQUEST_TIMEOUT_MS < phases) {
+    problems.push(
+      `HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS + HTTP_BODY_TIMEOUT_MS (it bounds the whole request, both phases), got ${parsed.HTTP_REQUEST_TIMEOUT_MS} with ${parsed.HTTP_HEADERS_TIMEOUT_MS} + ${parsed.HTTP_BODY_TIMEOUT_MS}`,
+    );
+  }
   return problems;
 }
+
+/** Default whole-request backstop beyond the two phases: the time between them (the key check) and a slow start. */
+const DEFAULT_REQUEST_TIMEOUT_EXTRA_MS = 5_000;
 
 /** Time a worker needs after the HTTP deadline to record the attempt. */
 const LEASE_MARGIN_MS = 1_000;
@@ -259,6 +297,14 @@ function toConfig(parsed: ParsedEnv): HubConfig {
     postbackTimestampToleranceSeconds: parsed.POSTBACK_TIMESTAMP_TOLERANCE_SECONDS,
     requestLogRetentionDays: parsed.REQUEST_LOG_RETENTION_DAYS,
     requestLogFlushIntervalMs: parsed.REQUEST_LOG_FLUSH_INTERVAL_MS,
+    http: Object.freeze({
+      headersTimeoutMs: parsed.HTTP_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: parsed.HTTP_BODY_TIMEOUT_MS,
+      requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS ?? parsed.HTTP_HEADERS_TIMEOUT_MS + parsed.HTTP_BODY_TIMEOUT_MS + DEFAULT_REQUEST_TIMEOUT_EXTRA_MS,
+      keepAliveTimeoutMs: parsed.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnectionsPerIp: parsed.HTTP_MAX_CONNECTIONS_PER_IP,
+    }),
+    metricsToken: parsed.METRICS_TOKEN,
     live: Object.freeze({
       keepAliveMs: parsed.WS_KEEPALIVE_MS,
       maxBufferedBytes: parsed.WS_MAX_BUFFERED_BYTES,

@@ -141,7 +141,7 @@ export async function startHub(config: HubConfig, log: Logger, options: StartOpt
     }
 
     const app = createHttpApp(hub);
-    registerHealthRoutes(app, readiness, metrics);
+    registerHealthRoutes(app, readiness, metrics, { metricsToken: config.metricsToken });
     // After the worker (their loops stop before the worker does), before the HTTP server
     // (their shutdown steps run after it has drained), in the list's order.
     const provided: FeatureProvides = {};

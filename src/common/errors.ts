@@ -25,7 +25,10 @@ export class BadUserInputError extends HubError {
 }
 
 /** The 401 codes; typed, so a message can never be passed where the code belongs. */
-export type UnauthenticatedCode = "UNAUTHENTICATED" | "MISSING_API_KEY" | "INVALID_API_KEY" | "MISSING_SIGNATURE" | "INVALID_SIGNATURE" | "SIGNATURE_EXPIRED";
+export type UnauthenticatedCode =
+  | "UNAUTHENTICATED" | "MISSING_API_KEY" | "INVALID_API_KEY"
+  | "MISSING_SIGNATURE" | "INVALID_SIGNATURE" | "SIGNATURE_EXPIRED"
+  | "MISSING_METRICS_TOKEN" | "INVALID_METRICS_TOKEN";
 
 /* Every class with a variable code takes (message, code, ...): the message first, always. */
 
@@ -56,6 +59,12 @@ export class ConflictError extends HubError {
   constructor(message: string, readonly code: string = "CONFLICT", details?: Record<string, unknown>) {
     super(message, { details });
   }
+}
+
+/** A client took longer than the hub allows to send its request (slow or stalled body). */
+export class RequestTimeoutError extends HubError {
+  readonly code = "REQUEST_TIMEOUT";
+  readonly httpStatus = 408;
 }
 
 export class UnsupportedMediaTypeError extends HubError {

@@ -34,6 +34,28 @@ describe("configuration", () => {
     expect(problem).not.toContain("short-secret");
   });
 
+  it("has HTTP deadlines and a connection cap by default, the whole-request one derived from the two phases", () => {
+    expect(loadConfig({}).http).toEqual({ headersTimeoutMs: 5_000, bodyTimeoutMs: 10_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 72_000, maxConnectionsPerIp: 256 });
+    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_MS: "2000", HTTP_BODY_TIMEOUT_MS: "30000" }).http.requestTimeoutMs).toBe(37_000);
+    expect(loadConfig({ HTTP_MAX_CONNECTIONS_PER_IP: "0" }).http.maxConnectionsPerIp).toBe(0);
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: "5000", HTTP_BODY_TIMEOUT_MS: "10000", HTTP_REQUEST_TIMEOUT_MS: "12000" })).toEqual([
+      "HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS + HTTP_BODY_TIMEOUT_MS (it bounds the whole request, both phases), got 12000 with 5000 + 10000",
+    ]);
+    expect(problemsOf({ HTTP_BODY_TIMEOUT_MS: "0", HTTP_MAX_CONNECTIONS_PER_IP: "-1" })).toEqual([
+      'HTTP_BODY_TIMEOUT_MS must be an integer 100-3600000, got "0"',
+      'HTTP_MAX_CONNECTIONS_PER_IP must be an integer 0-1000000, got "-1"',
+    ]);
+  });
+
+  it("takes a METRICS_TOKEN only if it is long enough, and never echoes it", () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: "0123456789abcdef0123" }).metricsToken).toBe("0123456789abcdef0123");
+    const [short] = problemsOf({ METRICS_TOKEN: "tiny-token" });
+    expect(short).toMatch(/^METRICS_TOKEN must be at least 16 characters/);
+    expect(short).not.toContain("tiny-token");
+    expect(problemsOf({ METRICS_TOKEN: "has a space in it, long enough" })[0]).toMatch(/^METRICS_TOKEN must be printable ASCII without spaces/);
+  });
+
   it("maps roles onto the parts a process runs", () => {
     expect(loadConfig({ HUB_ROLE: "api" })).toMatchObject({ runsApi: true, runsWorker: false });
     expect(loadConfig({ HUB_ROLE: "worker" })).toMatchObject({ runsApi: false, runsWorker: true });

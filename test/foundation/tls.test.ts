@@ -8,11 +8,14 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribe, wsClient } from "../helpers/graphql";
 import { startTestHub, type TestHub } from "../helpers/hub";
+import { openRaw } from "../helpers/raw-client";
 
 let dir: string;
 let cert: Buffer;
 let hub: TestHub;
 let port: number;
+/** Also bounds the TLS handshake. */
+const HEADERS_TIMEOUT_MS = 2_000;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "hub-tls-"));
@@ -24,7 +27,7 @@ beforeAll(async () => {
     "-keyout", keyFile, "-out", certFile,
   ], { stdio: "ignore" });
   cert = await readFile(certFile);
-  hub = await startTestHub({ env: { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } });
+  hub = await startTestHub({ env: { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS) } });
   port = Number(new URL(hub.urls.http).port);
 });
 afterAll(async () => {
@@ -71,6 +74,14 @@ describe("native TLS", () => {
 
   it("refuses plain HTTP on the same port", async () => {
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
+  it("closes a client that never completes the TLS handshake within HTTP_HEADERS_TIMEOUT_MS", async () => {
+    const silent = await openRaw(`http://127.0.0.1:${port}`);
+    silent.write(Buffer.from([0x16, 0x03, 0x01])); // the first bytes of a ClientHello, then nothing
+    const { afterMs } = await silent.closed;
+    expect(afterMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 20);
+    expect(afterMs).toBeLessThanOrEqual(HEADERS_TIMEOUT_MS + 3_000);
   });
 
   it("carries graphql-ws over WSS", async () => {
