@@ -114,6 +114,16 @@ async function connectionOf(tx: EntityManager): Promise<pg.ClientBase> {
   return (await trx.client.acquireConnection()) as pg.ClientBase;
 }
 
+/** What one submission came to, and the outbound event it causes (if any). */
+interface Decided {
+  result: ConversionResult;
+  event?: { type: EventTypeSpec; row: ConversionRow; previous: ConversionStatus | null };
+}
+
+/**
+ * One batch in one transaction: new identities in one INSERT, repeats decided one by one,
+ * then the outbox and the money calls' request-log lines, all committing together.
+ */
 async function recordInTransaction(tx: EntityManager, submissions: readonly ConversionSubmission[]): Promise<ConversionResult[]> {
   const connection = await connectionOf(tx);
   const now = new Date();
@@ -121,9 +131,30 @@ async function recordInTransaction(tx: EntityManager, submissions: readonly Conv
   // Identity order for the INSERT: concurrent batches then wait on each other's keys in
   // the same order, which cannot deadlock. (A stable sort keeps repeats in arrival order.)
   const order = submissions.map((_, index) => index).sort((a, b) => compareIdentity(submissions[a]!, keys[a]!, submissions[b]!, keys[b]!));
+  const decided = await insertNew(connection, submissions, keys, order, now);
+  // The rest met an existing identity (ON CONFLICT waited for any concurrent inserter to
+  // commit, so the next read sees it); decided in identity order, then arrival order.
+  await decideRepeats(connection, submissions, keys, order.filter((index) => decided[index] === undefined), decided, now);
+  // The outbox, in arrival order, in this same transaction.
+  for (const entry of decided) {
+    if (entry?.event) await publish(tx, entry.event.type, entry.event.row, entry.event.previous);
+  }
+  const results = decided.map((entry) => entry!.result);
+  await insertRequestLog(connection, loggedInTransaction(submissions, results).map((callLog) => callLog.entry()));
+  return results;
+}
+
+/** INSERT … ON CONFLICT DO NOTHING for the whole batch: the accepted ones, by position; repeats stay undefined. */
+async function insertNew(
+  connection: pg.ClientBase,
+  submissions: readonly ConversionSubmission[],
+  keys: readonly string[],
+  order: readonly number[],
+  now: Date,
+): Promise<Array<Decided | undefined>> {
   const ids = submissions.map(() => newId());
   const column = <T>(pick: (submission: ConversionSubmission, index: number) => T): T[] => order.map((index) => pick(submissions[index]!, index));
-  const { rows: inserted } = await connection.query<ConversionRow>({
+  const { rows } = await connection.query<ConversionRow>({
     ...INSERT_NEW,
     values: [
       column((_, index) => ids[index]),
@@ -138,68 +169,55 @@ async function recordInTransaction(tx: EntityManager, submissions: readonly Conv
       column((s) => s.input.currency),
       column((s) => s.input.status),
       column((s) => s.input.occurredAt),
-      column((s) => s.input.subs[0]),
-      column((s) => s.input.subs[1]),
-      column((s) => s.input.subs[2]),
-      column((s) => s.input.subs[3]),
-      column((s) => s.input.subs[4]),
+      ...[0, 1, 2, 3, 4].map((sub) => column((s) => s.input.subs[sub])),
       column((s) => s.source),
       column((s) => s.apiKeyId),
       column((s) => jsonbText(s.rawRequest)),
       now,
     ],
   });
-
-  const insertedById = new Map(inserted.map((row) => [row.id, row]));
-  const results: Array<ConversionResult | undefined> = submissions.map((_, index) => {
-    const row = insertedById.get(ids[index]!);
-    return row ? outcomeOf(ConversionOutcome.ACCEPTED, row, null) : undefined;
+  const insertedById = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => {
+    const row = insertedById.get(id);
+    return row ? accepted(row) : undefined;
   });
+}
 
-  // The rest met an existing identity (ON CONFLICT waited for any concurrent inserter to
-  // commit, so this read sees it); decide each in identity order, then arrival order.
-  const pending = order.filter((index) => results[index] === undefined);
+/** Repeats of known identities: duplicate, status change, conflict, or (if it vanished meanwhile) a late insert. */
+async function decideRepeats(
+  connection: pg.ClientBase,
+  submissions: readonly ConversionSubmission[],
+  keys: readonly string[],
+  pending: readonly number[],
+  decided: Array<Decided | undefined>,
+  now: Date,
+): Promise<void> {
+  if (pending.length === 0) return;
   const current = new Map<string, ConversionRow>();
-  if (pending.length > 0) {
-    const { rows } = await connection.query<ConversionRow>({
-      ...SELECT_BY_IDENTITY,
-      values: [pending.map((index) => submissions[index]!.operatorId), pending.map((index) => keys[index]!)],
-    });
-    for (const row of rows) current.set(`${row.operator_id}|${row.identity_key}`, row);
-  }
-  const changes: Array<{ index: number; row: ConversionRow; previous: ConversionStatus }> = [];
+  const { rows } = await connection.query<ConversionRow>({
+    ...SELECT_BY_IDENTITY,
+    values: [pending.map((index) => submissions[index]!.operatorId), pending.map((index) => keys[index]!)],
+  });
+  for (const row of rows) current.set(`${row.operator_id}|${row.identity_key}`, row);
   for (const index of pending) {
     const submission = submissions[index]!;
     const key = `${submission.operatorId}|${keys[index]!}`;
-    const decided = await decideRepeat(connection, submission, current.get(key), now);
-    if (decided instanceof HubError) {
-      results[index] = decided;
-    } else if (decided.change) {
-      current.set(key, decided.row);
-      changes.push({ index, row: decided.row, previous: decided.change });
-      results[index] = outcomeOf(ConversionOutcome.STATUS_CHANGED, decided.row, decided.change);
-    } else if (decided.inserted) {
-      current.set(key, decided.row);
-      insertedById.set(decided.row.id, decided.row);
-      results[index] = outcomeOf(ConversionOutcome.ACCEPTED, decided.row, null);
-    } else {
-      results[index] = outcomeOf(ConversionOutcome.DUPLICATE, decided.row, null);
+    const repeat = await decideRepeat(connection, submission, current.get(key), now);
+    if (repeat instanceof HubError) {
+      decided[index] = { result: repeat };
+      continue;
     }
+    if (repeat.change || repeat.inserted) current.set(key, repeat.row);
+    decided[index] = repeat.change
+      ? { result: outcomeOf(ConversionOutcome.STATUS_CHANGED, repeat.row, repeat.change), event: { type: CONVERSION_STATUS_CHANGED, row: repeat.row, previous: repeat.change } }
+      : repeat.inserted
+        ? accepted(repeat.row)
+        : { result: outcomeOf(ConversionOutcome.DUPLICATE, repeat.row, null) };
   }
+}
 
-  // The outbox, in arrival order, in this same transaction.
-  for (const [index, result] of results.entries()) {
-    if (result instanceof Error || result === undefined) continue;
-    if (result.outcome === ConversionOutcome.ACCEPTED) {
-      const row = insertedById.get(result.conversionId)!;
-      await publish(tx, CONVERSION_RECORDED, row, null);
-    } else if (result.outcome === ConversionOutcome.STATUS_CHANGED) {
-      const change = changes.find((candidate) => candidate.index === index)!;
-      await publish(tx, CONVERSION_STATUS_CHANGED, change.row, change.previous);
-    }
-  }
-  await insertRequestLog(connection, loggedInTransaction(submissions, results as ConversionResult[]).map((callLog) => callLog.entry()));
-  return results as ConversionResult[];
+function accepted(row: ConversionRow): Decided {
+  return { result: outcomeOf(ConversionOutcome.ACCEPTED, row, null), event: { type: CONVERSION_RECORDED, row, previous: null } };
 }
 
 /** The calls answered with a conversion (not a 409): their log lines commit with it. */
