@@ -53,8 +53,7 @@ const AFFILIATE_VIEW: Record<string, { reads: string[]; nulled?: string[] }> = {
     nulled: ["rawRequest"],
   },
   ConversionStatusChange: { reads: ["changedAt", "fromStatus", "source", "toStatus"], nulled: ["apiKeyId"] },
-  ConversionConnection: { reads: ["edges", "nodes", "pageInfo"] },
-  ConversionEdge: { reads: ["cursor", "node"] },
+  ConversionConnection: { reads: ["nodes", "pageInfo"] },
   ConversionLiveEvent: { reads: ["at", "conversion", "eventId", "kind", "previousStatus", "status"] },
   PageInfo: { reads: ["endCursor", "hasNextPage"] },
   // Its own endpoints, their deliveries and attempts (responses from its own receiver). `worker` is the
@@ -73,7 +72,11 @@ const AFFILIATE_VIEW: Record<string, { reads: string[]; nulled?: string[] }> = {
   },
   CreateWebhookEndpointPayload: { reads: ["endpoint", "secret"] },
   RotateWebhookSecretPayload: { reads: ["endpoint", "secret"] },
-  DeliveryPage: { reads: ["endCursor", "hasNextPage", "nodes"] },
+  DeliveryConnection: { reads: ["nodes", "pageInfo"] },
+  AffiliateConnection: { reads: ["nodes", "pageInfo"] },
+  AlertConnection: { reads: ["nodes", "pageInfo"] },
+  ApiKeyConnection: { reads: ["nodes", "pageInfo"] },
+  WebhookEndpointConnection: { reads: ["nodes", "pageInfo"] },
   Delivery: {
     reads: [
       "attemptCount", "attempts", "createdAt", "deadAt", "endpointId", "event", "eventId", "id", "inFlight", "lastAttemptAt", "lastErrorClass",
