@@ -10,6 +10,9 @@ import { parseRetrySchedule, RetryScheduleError } from "./webhooks/retry-schedul
 
 export const HUB_ROLES = ["all", "api", "worker"] as const;
 export type HubRole = (typeof HUB_ROLES)[number];
+/** Who may run GraphQL introspection (`__schema`, `__type`); `__typename` is always allowed. */
+export const INTROSPECTION_MODES = ["admin", "any", "off"] as const;
+export type IntrospectionMode = (typeof INTROSPECTION_MODES)[number];
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 function integer(min: number, max: number) {
@@ -93,9 +96,19 @@ const envSchema = z.object({
   TRUST_PROXY: cidrList.default([]),
   RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(6_000),
   CLICK_RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(120),
+  ANONYMOUS_RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(60),
   POSTBACK_TIMESTAMP_TOLERANCE_SECONDS: integer(1, 86_400).default(300),
   REQUEST_LOG_RETENTION_DAYS: integer(1, 3_650).default(90),
   REQUEST_LOG_FLUSH_INTERVAL_MS: integer(10, 600_000).default(1_000),
+  // GraphQL: limits checked before an operation runs, and its execution budget
+  GRAPHQL_MAX_DEPTH: integer(2, 100).default(10),
+  GRAPHQL_MAX_ALIASES: integer(0, 10_000).default(30),
+  GRAPHQL_MAX_FIELDS: integer(10, 100_000).default(500),
+  GRAPHQL_MAX_COST: integer(10, 100_000_000).default(50_000),
+  GRAPHQL_DEFAULT_LIST_SIZE: integer(1, 10_000).default(10),
+  GRAPHQL_EXECUTION_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  GRAPHQL_RESOLVER_CONCURRENCY: integer(1, 100).default(2),
+  INTROSPECTION: oneOf(INTROSPECTION_MODES).default("admin"),
   // live: graphql-ws and the LISTEN/NOTIFY bridge
   WS_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
   WS_MAX_BUFFERED_BYTES: integer(16_384, 1_073_741_824).default(1_048_576),
@@ -139,17 +152,39 @@ export interface HubConfig {
   readonly defaultRateLimitPerMinute: number;
   /** Requests per minute per client IP on the public click redirect. */
   readonly clickRateLimitPerMinute: number;
+  /** GraphQL requests per minute per client IP without an API key. */
+  readonly anonymousRateLimitPerMinute: number;
   /** How far a signed postback's timestamp may be from now, either way. */
   readonly postbackTimestampToleranceSeconds: number;
   readonly requestLogRetentionDays: number;
   /** How often buffered request-log entries and key last-use times are written. */
   readonly requestLogFlushIntervalMs: number;
+  /** GraphQL over HTTP and graphql-ws (src/http/graphql-limits.ts, operation-guard.ts). */
+  readonly graphql: GraphqlConfig;
   /** Live layer (src/live, src/http/websocket.ts). */
   readonly live: LiveConfig;
   readonly webhooks: WebhookConfig;
   readonly queueDepthAlertThreshold: number;
   /** How often worker processes compact queue counters and re-evaluate alerts. */
   readonly queueSampleIntervalMs: number;
+}
+
+export interface GraphqlConfig {
+  /** Nested field levels (introspection's `ofType` chains do not count). */
+  readonly maxDepth: number;
+  /** Aliased fields in one document. */
+  readonly maxAliases: number;
+  /** Field selections in one document, as written. */
+  readonly maxFields: number;
+  /** Estimated field resolutions: list fields multiply what they select by `first` (or defaultListSize). */
+  readonly maxCost: number;
+  /** The length the cost estimate assumes for a list without a `first` argument. */
+  readonly defaultListSize: number;
+  /** A query or mutation still resolving after this is stopped (a running mutation resolver finishes). */
+  readonly executionTimeoutMs: number;
+  /** Object-typed fields one operation resolves at once, so one operation cannot take the whole database pool. */
+  readonly resolverConcurrency: number;
+  readonly introspection: IntrospectionMode;
 }
 
 export interface LiveConfig {
@@ -225,6 +260,11 @@ function crossFieldProblems(parsed: ParsedEnv): string[] {
       `WEBHOOK_LEASE_MS must exceed WEBHOOK_TIMEOUT_MS by at least ${LEASE_MARGIN_MS} ms (an attempt must end before its lease can), got ${parsed.WEBHOOK_LEASE_MS} with a timeout of ${parsed.WEBHOOK_TIMEOUT_MS}`,
     );
   }
+  if (parsed.GRAPHQL_RESOLVER_CONCURRENCY >= parsed.DATABASE_POOL_SIZE) {
+    problems.push(
+      `GRAPHQL_RESOLVER_CONCURRENCY must be below DATABASE_POOL_SIZE (one operation must not take every connection), got ${parsed.GRAPHQL_RESOLVER_CONCURRENCY} with a pool of ${parsed.DATABASE_POOL_SIZE}`,
+    );
+  }
   return problems;
 }
 
@@ -256,9 +296,20 @@ function toConfig(parsed: ParsedEnv): HubConfig {
     trustedProxies: Object.freeze([...parsed.TRUST_PROXY]),
     defaultRateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     clickRateLimitPerMinute: parsed.CLICK_RATE_LIMIT_PER_MINUTE,
+    anonymousRateLimitPerMinute: parsed.ANONYMOUS_RATE_LIMIT_PER_MINUTE,
     postbackTimestampToleranceSeconds: parsed.POSTBACK_TIMESTAMP_TOLERANCE_SECONDS,
     requestLogRetentionDays: parsed.REQUEST_LOG_RETENTION_DAYS,
     requestLogFlushIntervalMs: parsed.REQUEST_LOG_FLUSH_INTERVAL_MS,
+    graphql: Object.freeze({
+      maxDepth: parsed.GRAPHQL_MAX_DEPTH,
+      maxAliases: parsed.GRAPHQL_MAX_ALIASES,
+      maxFields: parsed.GRAPHQL_MAX_FIELDS,
+      maxCost: parsed.GRAPHQL_MAX_COST,
+      defaultListSize: parsed.GRAPHQL_DEFAULT_LIST_SIZE,
+      executionTimeoutMs: parsed.GRAPHQL_EXECUTION_TIMEOUT_MS,
+      resolverConcurrency: parsed.GRAPHQL_RESOLVER_CONCURRENCY,
+      introspection: parsed.INTROSPECTION,
+    }),
     live: Object.freeze({
       keepAliveMs: parsed.WS_KEEPALIVE_MS,
       maxBufferedBytes: parsed.WS_MAX_BUFFERED_BYTES,

@@ -28,6 +28,8 @@ export interface RequestContext {
   readonly viewer: Viewer;
   readonly requestId: string;
   readonly log: Logger;
+  /** GraphQL operations: aborted when the operation passes its deadline, its client leaves, or it is answered. */
+  readonly signal?: AbortSignal;
 }
 
 export function createRequestContext(hub: Hub, viewer: Viewer, requestId: string): RequestContext {

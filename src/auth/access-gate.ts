@@ -20,6 +20,8 @@ export type AccessPolicy =
       readonly roles?: readonly ApiKeyRole[];
       /** The route renders refusals itself (GraphQL answers in its own error shape). */
       readonly deferRefusal?: boolean;
+      /** Calls without a key spend the client IP's anonymous budget (ANONYMOUS_RATE_LIMIT_PER_MINUTE). */
+      readonly anonymousBudget?: boolean;
     }
   | {
       /** Anybody, within a budget per client IP. */
@@ -78,6 +80,11 @@ export class AccessGate {
 
   async admitPublic(clientIp: string): Promise<void> {
     await this.rateLimits.consumeClick(clientIp);
+  }
+
+  /** A call without a key, on a route that allows that: the client IP's budget. */
+  async admitAnonymous(clientIp: string): Promise<void> {
+    await this.rateLimits.consumeAnonymous(clientIp);
   }
 
   /** Which of these keys are still active (for long-lived WebSocket connections). */
