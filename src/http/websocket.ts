@@ -53,7 +53,7 @@ class Connection implements LiveConnection, GatedConnection {
   graceTimer: NodeJS.Timeout | undefined;
   /** Ends the connection's operations (and their listeners); set once graphql-ws has it. */
   release: (code: number, reason: string) => void = () => {};
-  /** Budgets of its running operations: stopped when the connection goes. */
+  /** Budgets of its running queries and mutations: stopped when the connection goes. */
   readonly operationGuards = new Set<OperationGuard>();
 
   private queued = 0;
@@ -175,7 +175,8 @@ class LiveWebSocketServer {
           onStop: (reason) => stopped.inc({ reason }),
         });
         guards.set(payload, guard);
-        connection.operationGuards.add(guard);
+        // A subscription simply ends with its connection (graphql-ws returns its stream).
+        if (!isSubscription) connection.operationGuards.add(guard);
         return withOperationGuard({ ...createRequestContext(this.hub, connection.viewer, `${connection.id}/${id}`), liveConnection: connection }, guard);
       },
       onComplete: (ctx, _id, payload) => {
