@@ -10,6 +10,9 @@ import { parseRetrySchedule, RetryScheduleError } from "./common/retry-delays";
 
 export const HUB_ROLES = ["all", "api", "worker"] as const;
 export type HubRole = (typeof HUB_ROLES)[number];
+/** Who may run GraphQL introspection (`__schema`, `__type`); `__typename` is always allowed. */
+export const INTROSPECTION_MODES = ["admin", "any", "off"] as const;
+export type IntrospectionMode = (typeof INTROSPECTION_MODES)[number];
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 function integer(min: number, max: number) {
@@ -98,6 +101,7 @@ const envSchema = z.object({
   TRUST_PROXY: cidrList.default([]),
   RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(6_000),
   CLICK_RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(120),
+  ANONYMOUS_RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(60),
   POSTBACK_TIMESTAMP_TOLERANCE_SECONDS: integer(1, 86_400).default(300),
   REQUEST_LOG_RETENTION_DAYS: integer(1, 3_650).default(90),
   REQUEST_LOG_FLUSH_INTERVAL_MS: integer(10, 600_000).default(1_000),
@@ -108,6 +112,15 @@ const envSchema = z.object({
   HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 3_600_000).default(72_000),
   HTTP_MAX_CONNECTIONS_PER_IP: integer(0, 1_000_000).default(256),
   METRICS_TOKEN: metricsToken.optional(),
+  // GraphQL: limits checked before an operation runs, and its execution budget
+  GRAPHQL_MAX_DEPTH: integer(2, 100).default(10),
+  GRAPHQL_MAX_ALIASES: integer(0, 10_000).default(30),
+  GRAPHQL_MAX_FIELDS: integer(10, 100_000).default(500),
+  GRAPHQL_MAX_COST: integer(10, 100_000_000).default(50_000),
+  GRAPHQL_DEFAULT_LIST_SIZE: integer(1, 10_000).default(10),
+  GRAPHQL_EXECUTION_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  GRAPHQL_RESOLVER_CONCURRENCY: integer(1, 100).default(2),
+  INTROSPECTION: oneOf(INTROSPECTION_MODES).default("admin"),
   // live: graphql-ws and the LISTEN/NOTIFY bridge
   WS_KEEPALIVE_MS: integer(100, 600_000).default(15_000),
   WS_MAX_BUFFERED_BYTES: integer(16_384, 1_073_741_824).default(1_048_576),
@@ -151,6 +164,8 @@ export interface HubConfig {
   readonly defaultRateLimitPerMinute: number;
   /** Requests per minute per client IP on the public click redirect. */
   readonly clickRateLimitPerMinute: number;
+  /** GraphQL requests per minute per client IP without an API key. */
+  readonly anonymousRateLimitPerMinute: number;
   /** How far a signed postback's timestamp may be from now, either way. */
   readonly postbackTimestampToleranceSeconds: number;
   readonly requestLogRetentionDays: number;
@@ -160,6 +175,8 @@ export interface HubConfig {
   readonly http: HttpConfig;
   /** When set, /metrics answers only `Authorization: Bearer <token>`; unset, it is open. */
   readonly metricsToken: string | undefined;
+  /** GraphQL over HTTP and graphql-ws (src/http/graphql-limits.ts, operation-guard.ts). */
+  readonly graphql: GraphqlConfig;
   /** Live layer (src/live, src/http/websocket.ts). */
   readonly live: LiveConfig;
   readonly webhooks: WebhookConfig;
@@ -179,6 +196,24 @@ export interface HttpConfig {
   readonly keepAliveTimeoutMs: number;
   /** Open connections one client address may hold in this process; 0: no cap. Trusted proxies are not capped. */
   readonly maxConnectionsPerIp: number;
+}
+
+export interface GraphqlConfig {
+  /** Nested field levels (introspection's `ofType` chains do not count). */
+  readonly maxDepth: number;
+  /** Aliased fields in one document. */
+  readonly maxAliases: number;
+  /** Field selections in one document, as written. */
+  readonly maxFields: number;
+  /** Estimated field resolutions: list fields multiply what they select by `first` (or defaultListSize). */
+  readonly maxCost: number;
+  /** The length the cost estimate assumes for a list without a `first` argument. */
+  readonly defaultListSize: number;
+  /** A query or mutation still resolving after this is stopped (a running mutation resolver finishes). */
+  readonly executionTimeoutMs: number;
+  /** Object-typed fields one operation resolves at once, so one operation cannot take the whole database pool. */
+  readonly resolverConcurrency: number;
+  readonly introspection: IntrospectionMode;
 }
 
 export interface LiveConfig {
@@ -260,6 +295,11 @@ function crossFieldProblems(parsed: ParsedEnv): string[] {
       `HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS + HTTP_BODY_TIMEOUT_MS (it bounds the whole request, both phases), got ${parsed.HTTP_REQUEST_TIMEOUT_MS} with ${parsed.HTTP_HEADERS_TIMEOUT_MS} + ${parsed.HTTP_BODY_TIMEOUT_MS}`,
     );
   }
+  if (parsed.GRAPHQL_RESOLVER_CONCURRENCY >= parsed.DATABASE_POOL_SIZE) {
+    problems.push(
+      `GRAPHQL_RESOLVER_CONCURRENCY must be below DATABASE_POOL_SIZE (one operation must not take every connection), got ${parsed.GRAPHQL_RESOLVER_CONCURRENCY} with a pool of ${parsed.DATABASE_POOL_SIZE}`,
+    );
+  }
   return problems;
 }
 
@@ -294,6 +334,7 @@ function toConfig(parsed: ParsedEnv): HubConfig {
     trustedProxies: Object.freeze([...parsed.TRUST_PROXY]),
     defaultRateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     clickRateLimitPerMinute: parsed.CLICK_RATE_LIMIT_PER_MINUTE,
+    anonymousRateLimitPerMinute: parsed.ANONYMOUS_RATE_LIMIT_PER_MINUTE,
     postbackTimestampToleranceSeconds: parsed.POSTBACK_TIMESTAMP_TOLERANCE_SECONDS,
     requestLogRetentionDays: parsed.REQUEST_LOG_RETENTION_DAYS,
     requestLogFlushIntervalMs: parsed.REQUEST_LOG_FLUSH_INTERVAL_MS,
@@ -305,6 +346,16 @@ function toConfig(parsed: ParsedEnv): HubConfig {
       maxConnectionsPerIp: parsed.HTTP_MAX_CONNECTIONS_PER_IP,
     }),
     metricsToken: parsed.METRICS_TOKEN,
+    graphql: Object.freeze({
+      maxDepth: parsed.GRAPHQL_MAX_DEPTH,
+      maxAliases: parsed.GRAPHQL_MAX_ALIASES,
+      maxFields: parsed.GRAPHQL_MAX_FIELDS,
+      maxCost: parsed.GRAPHQL_MAX_COST,
+      defaultListSize: parsed.GRAPHQL_DEFAULT_LIST_SIZE,
+      executionTimeoutMs: parsed.GRAPHQL_EXECUTION_TIMEOUT_MS,
+      resolverConcurrency: parsed.GRAPHQL_RESOLVER_CONCURRENCY,
+      introspection: parsed.INTROSPECTION,
+    }),
     live: Object.freeze({
       keepAliveMs: parsed.WS_KEEPALIVE_MS,
       maxBufferedBytes: parsed.WS_MAX_BUFFERED_BYTES,

@@ -43,6 +43,8 @@ export interface RequestContext {
   readonly signedRequest?: SignedRequest;
   /** The API call's request-log entry, for services that write it in the transaction of a money change. */
   readonly callLog?: CallLog;
+  /** GraphQL operations: aborted when the operation passes its deadline, its client leaves, or it is answered. */
+  readonly signal?: AbortSignal;
 }
 
 export function createRequestContext(

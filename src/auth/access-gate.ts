@@ -44,6 +44,11 @@ export class AccessGate implements ApiGate {
     await this.rateLimits.consumeClick(clientIp);
   }
 
+  /** A call without a key, on a route that allows that: the client IP's budget. */
+  async admitAnonymous(clientIp: string): Promise<void> {
+    await this.rateLimits.consumeAnonymous(clientIp);
+  }
+
   /** Which of these keys are still active (for long-lived WebSocket connections). */
   async activeKeyIds(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();

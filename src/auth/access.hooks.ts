@@ -27,7 +27,7 @@ const ACCESS_POOL_MAX = 8;
 export function installAccessControl(app: FastifyInstance, hub: Hub, databaseUrl: string): AccessControl {
   const pool = createPool(withAsyncCommit(databaseUrl), Math.min(ACCESS_POOL_MAX, hub.config.databasePoolSize), hub.log, "access");
   const recorder = new UsageRecorder(pool, hub.log.child({ component: "usage" }), hub.metrics, hub.config.requestLogFlushIntervalMs);
-  const gate = new AccessGate(pool, new RateLimits(pool, hub.config.defaultRateLimitPerMinute, hub.config.clickRateLimitPerMinute), recorder, new ClientIpResolver(hub.config.trustedProxies));
+  const gate = new AccessGate(pool, new RateLimits(pool, hub.config.defaultRateLimitPerMinute, hub.config.clickRateLimitPerMinute, hub.config.anonymousRateLimitPerMinute), recorder, new ClientIpResolver(hub.config.trustedProxies));
   recorder.start();
 
   app.decorateRequest("access", null);
@@ -102,6 +102,7 @@ async function admit(gate: AccessGate, policy: AccessPolicy, request: FastifyReq
       if (policy.requireKey) {
         throw new UnauthenticatedError("An API key is required (X-Api-Key header, Authorization: Bearer, or api_key query parameter)", "MISSING_API_KEY");
       }
+      if (policy.anonymousBudget) await gate.admitAnonymous(state.clientIp);
       return;
     }
     await gate.admitKey(state, secret, policy.roles);

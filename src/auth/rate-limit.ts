@@ -15,13 +15,16 @@ export class RateLimits {
   /** One limiter per distinct budget; keys with the same budget share an instance. */
   private readonly keyLimiters = new Map<number, RateLimiterPostgres>();
   private readonly clickLimiter: RateLimiterPostgres;
+  private readonly anonymousLimiter: RateLimiterPostgres;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly defaultPerMinute: number,
     clickPerMinute: number,
+    anonymousPerMinute: number,
   ) {
     this.clickLimiter = this.limiter("click", clickPerMinute);
+    this.anonymousLimiter = this.limiter("anon", anonymousPerMinute);
   }
 
   /** Spends one request of an API key's budget, or throws RateLimitedError (429). */
@@ -38,6 +41,11 @@ export class RateLimits {
   /** Spends one request of a client IP's budget on the public click redirect. */
   async consumeClick(clientIp: string): Promise<void> {
     await consume(this.clickLimiter, clientIp);
+  }
+
+  /** Spends one request of a client IP's budget for calls without an API key (GraphQL). */
+  async consumeAnonymous(clientIp: string): Promise<void> {
+    await consume(this.anonymousLimiter, clientIp);
   }
 
   private limiter(keyPrefix: string, points: number): RateLimiterPostgres {

@@ -85,6 +85,32 @@ export class ServiceUnavailableError extends HubError {
   readonly httpStatus = 503;
 }
 
+/** A request the API cannot take in this form (e.g. a subscription over HTTP). */
+export class BadRequestError extends HubError {
+  readonly httpStatus = 400;
+  constructor(message: string, readonly code: string = "BAD_REQUEST") {
+    super(message);
+  }
+}
+
+/** A GraphQL document over one of the hub's limits (depth, aliases, fields, cost), refused before it runs. */
+export class QueryTooComplexError extends HubError {
+  readonly code = "QUERY_TOO_COMPLEX";
+  readonly httpStatus = 400;
+  constructor(message: string, details: { measure: string; limit: number; actual: number }) {
+    super(message, { details });
+  }
+}
+
+/** A GraphQL operation stopped while it ran: past its deadline (EXECUTION_TIMEOUT) or its client gone (CLIENT_CLOSED_REQUEST). */
+export class OperationStoppedError extends HubError {
+  readonly httpStatus: number;
+  constructor(message: string, readonly code: "EXECUTION_TIMEOUT" | "CLIENT_CLOSED_REQUEST") {
+    super(message);
+    this.httpStatus = code === "EXECUTION_TIMEOUT" ? 503 : 499;
+  }
+}
+
 const PG_UNIQUE_VIOLATION = "23505";
 const PG_FOREIGN_KEY_VIOLATION = "23503";
 const PG_INVALID_TEXT_REPRESENTATION = "22P02";

@@ -19,6 +19,8 @@ export type AccessPolicy =
       readonly roles?: readonly ApiKeyRole[];
       /** The route renders refusals itself (GraphQL answers in its own error shape). */
       readonly deferRefusal?: boolean;
+      /** Calls without a key spend the client IP's anonymous budget (ANONYMOUS_RATE_LIMIT_PER_MINUTE). */
+      readonly anonymousBudget?: boolean;
     }
   | {
       /** Anybody, within a budget per client IP. */

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from "node:http";
-import { GraphQLError, Kind, parse, type OperationDefinitionNode } from "graphql";
+import { GraphQLError, Kind, type DocumentNode, type OperationDefinitionNode } from "graphql";
 import { newAccessState, type ApiGate, type AccessState } from "./access";
-import { RateLimitedError, ServiceUnavailableError, toHubError } from "../common/errors";
+import { RateLimitedError, ServiceUnavailableError, toHubError, type HubError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import { operationLabel } from "./graphql";
+import { parseDocument, refusalExtensions } from "./graphql-limits";
 import { WS_CLOSE } from "./websocket-close";
 import type { KeyViewer } from "../common/viewer";
 
@@ -26,13 +27,8 @@ export interface GatedConnection {
   apiKey: string | undefined;
 }
 
-function firstOperation(query: unknown): OperationDefinitionNode | undefined {
-  if (typeof query !== "string") return undefined;
-  try {
-    return parse(query).definitions.find((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
-  } catch {
-    return undefined;
-  }
+function firstOperation(document: DocumentNode | undefined): OperationDefinitionNode | undefined {
+  return document?.definitions.find((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
 }
 
 function record(gate: ApiGate, connection: GatedConnection, state: AccessState, status: number, started: bigint): void {
@@ -95,23 +91,32 @@ export async function admitConnection(
   return { ok: true, viewer: state.viewer as KeyViewer };
 }
 
-/** Each operation: the key must still be active, allowed here, and within its budget. Refusals answer that operation only. */
+/**
+ * Each operation: the key must still be active, allowed here, and within its budget, and
+ * then the operation itself must pass `check` (the GraphQL limits). Refusals answer that
+ * operation only, and are logged with their code.
+ */
 export async function admitOperation(
   gate: ApiGate,
   connection: GatedConnection,
   payload: { operationName?: string | null; query?: unknown },
+  check: (document: DocumentNode) => HubError | undefined = () => undefined,
 ): Promise<readonly GraphQLError[] | undefined> {
   const started = process.hrtime.bigint();
   const state = newAccessState(connection.clientIp);
-  state.operation = operationLabel(payload.operationName, firstOperation(payload.query));
+  // Unparsable queries are graphql-ws's to answer; they are logged without a label.
+  const document = typeof payload.query === "string" ? parseDocument(payload.query) : undefined;
+  state.operation = operationLabel(payload.operationName, firstOperation(document));
   try {
     if (connection.apiKey !== undefined) await gate.admitKey(state, connection.apiKey);
+    const refusal = document ? check(document) : undefined;
+    if (refusal) throw refusal;
   } catch (error: unknown) {
     const refusal = toHubError(error);
     state.errorCode = refusal?.code ?? "INTERNAL_SERVER_ERROR";
     record(gate, connection, state, refusal?.httpStatus ?? 500, started);
     if (!refusal) throw error;
-    return [new GraphQLError(refusal.message, { extensions: { code: refusal.code } })];
+    return [new GraphQLError(refusal.message, { extensions: refusalExtensions(refusal) })];
   }
   record(gate, connection, state, 200, started);
   return undefined;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { randomUUID } from "node:crypto";
-import { GraphQLError, type GraphQLSchema } from "graphql";
+import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from "graphql";
 import { CloseCode, handleProtocols, makeServer, type Server } from "graphql-ws";
 import { Counter, Gauge } from "prom-client";
 import WebSocket, { WebSocketServer } from "ws";
@@ -14,6 +14,8 @@ import { closeReason, WS_CLOSE } from "./websocket-close";
 import type { ApiGate } from "./access";
 import { admitConnection, admitOperation, type GatedConnection } from "./websocket-access";
 import { ANONYMOUS, type Viewer } from "../common/viewer";
+import { GraphqlLimits, parseDocument, refusalAsGraphqlError } from "./graphql-limits";
+import { guardResolvers, OperationGuard, stoppedOperationsCounter, withOperationGuard } from "./operation-guard";
 
 export { WS_CLOSE };
 
@@ -50,6 +52,8 @@ class Connection implements LiveConnection, GatedConnection {
   graceTimer: NodeJS.Timeout | undefined;
   /** Ends the connection's operations (and their listeners); set once graphql-ws has it. */
   release: (code: number, reason: string) => void = () => {};
+  /** Budgets of its running queries and mutations: stopped when the connection goes. */
+  readonly operationGuards = new Set<OperationGuard>();
 
   private queued = 0;
   readonly queueBudget = {
@@ -149,21 +153,50 @@ class LiveWebSocketServer {
   private makeGraphqlServer(schema: GraphQLSchema): Server<ConnectionExtra> {
     const formatError = createGraphqlErrorFormatter(this.hub.log);
     const maxOperations = this.hub.config.live.maxSubscriptionsPerConnection;
+    // The same limits and execution budget as GraphQL over HTTP.
+    guardResolvers(schema);
+    const limits = new GraphqlLimits(schema, this.hub.config.graphql);
+    const stopped = stoppedOperationsCounter(this.hub.metrics);
+    const { resolverConcurrency, executionTimeoutMs } = this.hub.config.graphql;
+    const guards = new WeakMap<object, OperationGuard>();
     return makeServer<Record<string, unknown> | undefined, ConnectionExtra>({
       schema,
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => this.authorize(ctx.extra.connection, ctx.connectionParams),
-      context: (ctx, id): LiveRequestContext => {
+      context: (ctx, id, payload, args): LiveRequestContext => {
         const { connection } = ctx.extra;
-        return { ...createRequestContext(this.hub, connection.viewer, `${connection.id}/${id}`), liveConnection: connection };
+        // Subscriptions run as long as they are wanted; queries and mutations get the deadline.
+        const isSubscription = getOperationAST(args.document, args.operationName)?.operation === "subscription";
+        const guard = new OperationGuard({
+          concurrency: resolverConcurrency,
+          timeoutMs: isSubscription ? undefined : executionTimeoutMs,
+          stillWanted: () => id in ctx.subscriptions,
+          onStop: (reason) => stopped.inc({ reason }),
+        });
+        guards.set(payload, guard);
+        // A subscription simply ends with its connection (graphql-ws returns its stream).
+        if (!isSubscription) connection.operationGuards.add(guard);
+        return withOperationGuard({ ...createRequestContext(this.hub, connection.viewer, `${connection.id}/${id}`), liveConnection: connection }, guard);
+      },
+      onComplete: (ctx, _id, payload) => {
+        const guard = guards.get(payload);
+        if (!guard) return;
+        guard.finish();
+        ctx.extra.connection.operationGuards.delete(guard);
       },
       onSubscribe: async (ctx, _id, payload) => {
         // The new operation is already counted in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > maxOperations) {
           return [new GraphQLError(`At most ${maxOperations} operations may run on one connection`, { extensions: { code: "TOO_MANY_SUBSCRIPTIONS" } })];
         }
-        // Like any API call: the key still active and allowed here, within its budget, logged.
-        return this.gate ? admitOperation(this.gate, ctx.extra.connection, payload) : undefined;
+        const { connection } = ctx.extra;
+        const overLimits = (document: DocumentNode) =>
+          limits.refusal({ document, operationName: payload.operationName, variables: payload.variables }, connection.viewer, "ws");
+        // Like any API call: the key still active and allowed here, within its budget, within the limits, logged.
+        if (this.gate) return admitOperation(this.gate, connection, payload, overLimits);
+        const document = typeof payload.query === "string" ? parseDocument(payload.query) : undefined;
+        const refusal = document && overLimits(document);
+        return refusal ? [refusalAsGraphqlError(refusal, "ws")] : undefined;
       },
       // Errors inside results (a refused subscribe, a failing resolver) get the same codes
       // and masking as over HTTP; without this they would go out raw.
@@ -236,6 +269,7 @@ class LiveWebSocketServer {
     connection.release = (code, reason) => {
       if (released) return;
       released = true;
+      for (const guard of connection.operationGuards) guard.clientGone();
       // Ends every operation of the connection, which removes their listeners.
       closed(code, reason).catch((error: unknown) => this.log.error({ err: error }, "error while cleaning up a WebSocket connection"));
     };

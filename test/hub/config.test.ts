@@ -61,6 +61,22 @@ describe("configuration", () => {
     expect(loadConfig({ HUB_ROLE: "worker" })).toMatchObject({ runsApi: false, runsWorker: true });
   });
 
+  it("has GraphQL limits with defaults, validated like the rest", () => {
+    expect(loadConfig({})).toMatchObject({
+      anonymousRateLimitPerMinute: 60,
+      graphql: { maxDepth: 10, maxAliases: 30, maxFields: 500, maxCost: 50_000, defaultListSize: 10, executionTimeoutMs: 10_000, resolverConcurrency: 2, introspection: "admin" },
+    });
+    expect(loadConfig({ INTROSPECTION: "off", GRAPHQL_MAX_COST: "1000" }).graphql).toMatchObject({ introspection: "off", maxCost: 1000 });
+    expect(problemsOf({ INTROSPECTION: "yes", GRAPHQL_MAX_DEPTH: "1", ANONYMOUS_RATE_LIMIT_PER_MINUTE: "0" })).toEqual([
+      'ANONYMOUS_RATE_LIMIT_PER_MINUTE must be an integer 1-10000000, got "0"',
+      'GRAPHQL_MAX_DEPTH must be an integer 2-100, got "1"',
+      'INTROSPECTION must be one of admin, any, off, got "yes"',
+    ]);
+    expect(problemsOf({ DATABASE_POOL_SIZE: "4", GRAPHQL_RESOLVER_CONCURRENCY: "4" })).toEqual([
+      "GRAPHQL_RESOLVER_CONCURRENCY must be below DATABASE_POOL_SIZE (one operation must not take every connection), got 4 with a pool of 4",
+    ]);
+  });
+
   it("stops the process with exit code 1 and the named error", async () => {
     const hub = spawnHub({ PORT: "abc", LOG_LEVEL: "loud" });
     const { code } = await hub.exited;
