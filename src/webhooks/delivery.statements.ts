@@ -1,0 +1,265 @@
+import { addDeliveryJobsSql } from "./delivery-jobs";
+import type { WebhookFormat } from "./webhook-endpoint.entity";
+
+/**
+ * The delivery engine's SQL: one named statement per step, run on the worker's plain pg
+ * pool. Named statements are prepared once per connection, so Postgres parses and plans
+ * each once instead of once per attempt. Values are always parameters; the only text
+ * spliced in is delivery-jobs.ts's fixed add_jobs fragment.
+ */
+
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+/**
+ * Leases a delivery if it is due, unfinished, unleased and its endpoint enabled.
+ * $1 delivery id, $2 lease token, $3 lease ms. No row: nothing to do.
+ */
+export const CLAIM_DELIVERY: Statement = {
+  name: "delivery_claim",
+  text: `
+  update delivery d
+  set lease_token = $2, lease_expires_at = now() + $3::int * interval '1 millisecond', leased_at = now()
+  from webhook_endpoint e, event ev
+  where d.id = $1 and e.id = d.endpoint_id and ev.id = d.event_id
+    and e.enabled and d.state in ('pending', 'failed') and d.lease_token is null
+    and d.next_attempt_at <= now() + interval '1 second'
+  returning d.id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.rate_slot_at,
+    e.url, e.format, e.secret_sealed,
+    case when e.previous_secret_expires_at > now() then e.previous_secret_sealed end as previous_secret_sealed,
+    e.rate_limit_per_second, e.failing_since is not null as endpoint_failing,
+    ev.type as event_type, ev.payload as event_payload, ev.created_at as event_created_at`,
+};
+
+export interface ClaimedDelivery {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  series: number;
+  replay: boolean;
+  attempt_count: number;
+  rate_slot_at: Date | null;
+  url: string;
+  format: WebhookFormat;
+  secret_sealed: string;
+  previous_secret_sealed: string | null;
+  rate_limit_per_second: number | null;
+  endpoint_failing: boolean;
+  event_type: string;
+  event_payload: Record<string, unknown>;
+  event_created_at: Date;
+}
+
+/** Takes the next send slot under the endpoint's rate limit; slots are 1/rate apart. $1 endpoint id. */
+export const RESERVE_RATE_SLOT: Statement = {
+  name: "delivery_reserve_slot",
+  text: `
+  update webhook_endpoint
+  set rate_next_slot_at = greatest(rate_next_slot_at, now()) + interval '1 second' / rate_limit_per_second
+  where id = $1 and rate_limit_per_second is not null
+  returning rate_next_slot_at - interval '1 second' / rate_limit_per_second as slot, now() as now`,
+};
+
+export interface ReservedRateSlot {
+  slot: Date;
+  now: Date;
+}
+
+/**
+ * Gives a leased delivery back (lease cleared) to run at $3, with its job.
+ * $1 delivery id, $2 lease token, $3 run at, $4 reserved rate slot (null: keep).
+ */
+export const REQUEUE_DELIVERY: Statement = {
+  name: "delivery_requeue",
+  text: `
+  with d as (
+    update delivery set next_attempt_at = $3::timestamptz, rate_slot_at = coalesce($4::timestamptz, rate_slot_at),
+      lease_token = null, lease_expires_at = null, leased_at = null
+    where id = $1 and lease_token = $2
+    returning id, next_attempt_at
+  )
+  ${addDeliveryJobsSql("d", "next_attempt_at")}`,
+};
+
+/** What both record statements return; no row (or a null attempt_id): the lease was lost. */
+export interface RecordedRow {
+  attempt_id: string | null;
+  endpoint_id: string;
+  event_id: string;
+  series: number;
+  replay: boolean;
+  attempt_count: number;
+  next_attempt_at: Date | null;
+  disabled_reason: string | null;
+}
+
+/**
+ * A success: marks the leased delivery succeeded and logs the attempt, only if the lease
+ * is still ours. $1 delivery id, $2 lease token, $3 started, $4 duration ms, $5 status,
+ * $6 response headers, $7 body, $8 worker, $9 attempt id, $10 recovering (the endpoint
+ * was failing when claimed, so its run of failures ends here).
+ */
+export const RECORD_SUCCESS: Statement = {
+  name: "delivery_record_success",
+  text: `
+  with d as (
+    update delivery set
+      state = 'succeeded', attempt_count = attempt_count + 1, next_attempt_at = null,
+      succeeded_at = now(), dead_at = null,
+      lease_token = null, lease_expires_at = null, leased_at = null, rate_slot_at = null,
+      last_attempt_at = $3::timestamptz, last_http_status = $5::int, last_error_class = null
+    where id = $1 and lease_token = $2
+    returning id, endpoint_id, event_id, series, replay, attempt_count, next_attempt_at
+  ),
+  attempt as (
+    insert into delivery_attempt (id, created_at, delivery_id, endpoint_id, event_id, series, attempt_number, replay,
+      started_at, duration_ms, succeeded, http_status, response_headers, response_body, error_class, error_message,
+      next_attempt_at, worker)
+    select $9::uuid, now(), d.id, d.endpoint_id, d.event_id, d.series, d.attempt_count, d.replay,
+      $3::timestamptz, $4::int, true, $5::int, $6::jsonb, $7::text, null, null, null, $8::text
+    from d
+    returning id
+  ),
+  healthy as (
+    update webhook_endpoint e set failing_since = null
+    from d
+    where $10::boolean and e.id = d.endpoint_id and e.failing_since is not null
+    returning e.id
+  )
+  select (select id from attempt) as attempt_id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at,
+    null::text as disabled_reason
+  from d`,
+};
+
+/**
+ * A failure: moves the leased delivery to failed (with the retry's job) or dead, logs the
+ * attempt, and keeps the endpoint's health: the start of its run of failures, and
+ * disabling it on 410 or when failing too long. Those endpoint writes happen only when
+ * something changes, so a busy endpoint's row is not a hot spot.
+ * $1 delivery id, $2 lease token, $3 state (failed or dead), $4 next attempt, $5 started,
+ * $6 duration ms, $7 status, $8 headers, $9 body, $10 error class, $11 error message,
+ * $12 worker, $13 gone (410), $14 WEBHOOK_DISABLE_AFTER_HOURS, $15 attempt id.
+ */
+export const RECORD_FAILURE: Statement = {
+  name: "delivery_record_failure",
+  text: `
+  with d as (
+    update delivery set
+      state = $3::text, attempt_count = attempt_count + 1, next_attempt_at = $4::timestamptz,
+      succeeded_at = null, dead_at = case when $3::text = 'dead' then now() end,
+      lease_token = null, lease_expires_at = null, leased_at = null, rate_slot_at = null,
+      last_attempt_at = $5::timestamptz, last_http_status = $7::int, last_error_class = $10::text
+    where id = $1 and lease_token = $2
+    returning id, endpoint_id, event_id, series, replay, attempt_count, next_attempt_at
+  ),
+  attempt as (
+    insert into delivery_attempt (id, created_at, delivery_id, endpoint_id, event_id, series, attempt_number, replay,
+      started_at, duration_ms, succeeded, http_status, response_headers, response_body, error_class, error_message,
+      next_attempt_at, worker)
+    select $15::uuid, now(), d.id, d.endpoint_id, d.event_id, d.series, d.attempt_count, d.replay,
+      $5::timestamptz, $6::int, false, $7::int, $8::jsonb, $9::text, $10::text, $11::text, d.next_attempt_at, $12::text
+    from d
+    returning id
+  ),
+  failing as (
+    update webhook_endpoint e set
+      failing_since = coalesce(e.failing_since, $5::timestamptz),
+      enabled = false,
+      disabled_at = now(),
+      disabled_reason = case when $13::boolean then 'GONE' else 'FAILING' end,
+      updated_at = now()
+    from d
+    where e.id = d.endpoint_id and e.enabled
+      and ($13::boolean or e.failing_since < now() - $14::int * interval '1 hour')
+    returning e.id, e.disabled_reason
+  ),
+  failing_since as (
+    update webhook_endpoint e set failing_since = $5::timestamptz
+    from d
+    -- (The disable above sets it when it fires; two CTEs must not update one row.)
+    where e.id = d.endpoint_id and e.failing_since is null and not ($13::boolean and e.enabled)
+    returning e.id
+  ),
+  retry as (select id, next_attempt_at from d where $3::text = 'failed'),
+  jobs as (${addDeliveryJobsSql("retry", "next_attempt_at")})
+  select (select id from attempt) as attempt_id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at,
+    (select disabled_reason from failing) as disabled_reason, (select jobs from jobs) as jobs
+  from d`,
+};
+
+/**
+ * Crash recovery: expired leases become a logged "lost" attempt (class timeout) and the
+ * delivery is queued again at once, with a fresh job. `skip locked` keeps concurrent
+ * sweepers on disjoint rows. $1 worker, $2 batch size, $3 the lost attempt's message.
+ */
+export const SWEEP_EXPIRED_LEASES: Statement = {
+  name: "delivery_sweep_expired_leases",
+  text: `
+  with expired as (
+    select id, leased_at from delivery
+    where lease_token is not null and lease_expires_at < now()
+    order by lease_expires_at
+    limit $2
+    for update skip locked
+  ),
+  d as (
+    update delivery d set
+      attempt_count = d.attempt_count + 1, state = 'failed', next_attempt_at = now(),
+      lease_token = null, lease_expires_at = null, leased_at = null, rate_slot_at = null,
+      last_attempt_at = expired.leased_at, last_http_status = null, last_error_class = 'timeout'
+    from expired
+    where d.id = expired.id
+    returning d.id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at, expired.leased_at
+  ),
+  attempt as (
+    insert into delivery_attempt (id, created_at, delivery_id, endpoint_id, event_id, series, attempt_number, replay,
+      started_at, duration_ms, succeeded, error_class, error_message, next_attempt_at, worker)
+    select hub_uuid_v7(), now(), d.id, d.endpoint_id, d.event_id, d.series, d.attempt_count, d.replay,
+      d.leased_at, least(extract(epoch from now() - d.leased_at) * 1000, 2147483647)::int, false, 'timeout',
+      $3::text, d.next_attempt_at, $1::text
+    from d
+    on conflict (delivery_id, series, attempt_number) do nothing
+    returning id, delivery_id, endpoint_id, event_id, series, attempt_number, replay, started_at, duration_ms, next_attempt_at
+  ),
+  jobs as (${addDeliveryJobsSql("d", "next_attempt_at")})
+  -- jobs always has one row, so the add_jobs call is never skipped.
+  select a.*, j.jobs from jobs j left join attempt a on true`,
+};
+
+export interface SweptRow {
+  id: string | null;
+  delivery_id: string;
+  endpoint_id: string;
+  event_id: string;
+  series: number;
+  attempt_number: number;
+  replay: boolean;
+  started_at: Date;
+  duration_ms: number;
+  next_attempt_at: Date | null;
+}
+
+/**
+ * Jobs locked for longer than a lease ($1 ms) whose delivery is unleased and unfinished
+ * get a fresh job (adding a job under a locked job's key creates a new one and retires
+ * the old). graphile-worker's job table has no index on locked_at: run it rarely.
+ */
+export const REQUEUE_STRANDED_JOBS: Statement = {
+  name: "delivery_requeue_stranded_jobs",
+  text: `
+  with stale as (
+    select substring(j.key from length('delivery:') + 1)::uuid as delivery_id
+    from graphile_worker._private_jobs j
+    where j.locked_at < now() - $1::int * interval '1 millisecond' and j.key like 'delivery:%'
+    limit 500
+  ),
+  d as (
+    select d.id, d.next_attempt_at from delivery d
+    join stale s on s.delivery_id = d.id
+    join webhook_endpoint e on e.id = d.endpoint_id
+    where d.lease_token is null and d.state in ('pending', 'failed') and e.enabled
+  )
+  ${addDeliveryJobsSql("d", "next_attempt_at")}`,
+};
