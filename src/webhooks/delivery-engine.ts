@@ -5,8 +5,19 @@ import type { SecretBox } from "../common/secret-box";
 import type { WebhookConfig } from "../config";
 import { decideAfterAttempt, rateSlotWait } from "./attempt-decision";
 import { recordAttempt } from "./delivery-record";
-import { CLAIM_DELIVERY, REQUEUE_DELIVERY, RESERVE_RATE_SLOT, type ClaimedDelivery, type ReservedRateSlot } from "./delivery.statements";
+import {
+  CLAIM_DELIVERY,
+  LEASE_SLOT_INDEX,
+  PARK_DELIVERY,
+  REQUEUE_DELIVERY,
+  RESERVE_RATE_SLOT,
+  RETRY_DELIVERY_JOB,
+  type ClaimedDelivery,
+  type ParkedRow,
+  type ReservedRateSlot,
+} from "./delivery.statements";
 import type { AttemptResult, HttpAttemptClient } from "./http-attempt";
+import { CLAIM_ROUNDS, contendedRetryAt, FAILING_ENDPOINT_MAX_IN_FLIGHT, PARK_BATCH, parkedRecheckAt } from "./in-flight-limit";
 import type { WebhookMetrics } from "./metrics";
 import { createWebhookRequestBuilder, type WebhookRequest } from "./webhook-request";
 
@@ -14,9 +25,11 @@ import { createWebhookRequestBuilder, type WebhookRequest } from "./webhook-requ
  * The delivery engine: one attempt of one delivery, as the `delivery__attempt` task runs it.
  *
  * 1. Claim: one UPDATE leases the delivery row (token + expiry) if it is due, unfinished,
- *    unleased and its endpoint enabled. The lease, not graphile-worker's job lock, is
- *    what stops two workers from sending the same attempt: a second job for the same
- *    delivery (a replay, a re-enable) finds it leased and leaves.
+ *    unleased, its endpoint enabled and one of the endpoint's in-flight slots free. The
+ *    lease, not graphile-worker's job lock, is what stops two workers from sending the
+ *    same attempt: a second job for the same delivery (a replay, a re-enable) finds it
+ *    leased and leaves. No free slot: the delivery is parked until an attempt on that
+ *    endpoint ends and wakes it (in-flight-limit.ts): delayed, not failed, not an attempt.
  * 2. Rate limit: an endpoint with rateLimitPerSecond hands out send slots from its row;
  *    a delivery whose slot is later is re-queued for that time (delayed, not failed).
  * 3. Send, with the SSRF guard and a hard deadline (WEBHOOK_TIMEOUT_MS < lease).
@@ -30,7 +43,8 @@ import { createWebhookRequestBuilder, type WebhookRequest } from "./webhook-requ
  * means in attempt-decision.ts, the request in webhook-request.ts.
  */
 
-export type AttemptOutcome = "skipped" | "deferred" | "released" | "succeeded" | "retrying" | "dead" | "lease_lost";
+export type AttemptOutcome =
+  | "skipped" | "waiting_for_slot" | "contended" | "deferred" | "released" | "succeeded" | "retrying" | "dead" | "lease_lost";
 
 /** What the attempt log holds for one attempt: also what live subscribers are told. */
 export interface RecordedAttempt {
@@ -71,9 +85,47 @@ export interface DeliveryEngine {
   attempt(deliveryId: string, signal?: AbortSignal): Promise<AttemptOutcome>;
 }
 
-async function claim(pool: pg.Pool, deliveryId: string, token: string, leaseMs: number): Promise<ClaimedDelivery | undefined> {
-  const { rows } = await pool.query<ClaimedDelivery>({ ...CLAIM_DELIVERY, values: [deliveryId, token, leaseMs] });
-  return rows[0];
+function isSlotTaken(error: unknown): boolean {
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+  return code === "23505" && constraint === LEASE_SLOT_INDEX;
+}
+
+/**
+ * Leases the delivery on one of its endpoint's free in-flight slots, or parks it until
+ * one frees. A lost slot race (another worker took the same slot number) or a slot freed
+ * between the two statements is just another round.
+ */
+async function takeSlot(
+  deps: DeliveryEngineDeps,
+  deliveryId: string,
+  token: string,
+  random: () => number,
+): Promise<{ claimed: ClaimedDelivery } | { outcome: "skipped" | "waiting_for_slot" | "contended" }> {
+  const { pool, config } = deps;
+  for (let round = 0; round < CLAIM_ROUNDS; round++) {
+    try {
+      const { rows } = await pool.query<ClaimedDelivery>({
+        ...CLAIM_DELIVERY,
+        values: [deliveryId, token, config.leaseMs, config.maxInFlightPerEndpoint, FAILING_ENDPOINT_MAX_IN_FLIGHT],
+      });
+      if (rows[0]) return { claimed: rows[0] };
+    } catch (error) {
+      if (isSlotTaken(error)) continue;
+      throw error;
+    }
+    const { rows } = await pool.query<ParkedRow>({
+      ...PARK_DELIVERY,
+      values: [deliveryId, config.maxInFlightPerEndpoint, FAILING_ENDPOINT_MAX_IN_FLIGHT, PARK_BATCH, parkedRecheckAt(new Date(), random)],
+    });
+    const parked = rows[0];
+    if (!parked?.due) return { outcome: "skipped" };
+    if (parked.self_parked) {
+      deps.metrics.slotWaits.inc();
+      return { outcome: "waiting_for_slot" };
+    }
+  }
+  await pool.query({ ...RETRY_DELIVERY_JOB, values: [deliveryId, contendedRetryAt(new Date(), random)] });
+  return { outcome: "contended" };
 }
 
 /** Gives the leased delivery back, to run at `runAt` (with a reserved rate slot, if any). */
@@ -118,8 +170,9 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
   async function attempt(deliveryId: string, signal?: AbortSignal): Promise<AttemptOutcome> {
     const token = randomUUID();
-    const claimed = await claim(deps.pool, deliveryId, token, deps.config.leaseMs);
-    if (!claimed) return "skipped";
+    const slot = await takeSlot(deps, deliveryId, token, random);
+    if (!("claimed" in slot)) return slot.outcome;
+    const { claimed } = slot;
 
     const wait = await rateLimitWait(deps.pool, claimed);
     if (wait) {

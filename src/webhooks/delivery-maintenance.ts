@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Hub } from "../context";
 import { reconcileAlerts } from "../alerts/alert-monitor";
 import { attemptRecorded } from "./attempt-events";
-import { requeueStrandedJobs, sweepExpiredLeases } from "./delivery-sweeper";
+import { requeueStrandedJobs, sweepExpiredLeases, wakeWaitingDeliveries } from "./delivery-sweeper";
 import { webhookMetrics } from "./metrics";
 import { compactDeliveryCounts, queueStats } from "./queue-stats";
 
@@ -50,8 +50,9 @@ function every(hub: Hub, name: string, intervalMs: number, tick: () => Promise<u
 
 /**
  * Worker-side upkeep of the delivery queue: crash recovery (expired leases every
- * WEBHOOK_SWEEP_INTERVAL_MS, jobs stranded before their lease once per lease period) and the
- * queue monitor (counter compaction, then alerts from the fresh queue stats).
+ * WEBHOOK_SWEEP_INTERVAL_MS, then lost wake-ups of parked deliveries; jobs stranded before
+ * their lease once per lease period) and the queue monitor (counter compaction, then
+ * alerts from the fresh queue stats).
  */
 export function startDeliveryMaintenance(hub: Hub): DeliveryMaintenance {
   const { config } = hub;
@@ -59,9 +60,10 @@ export function startDeliveryMaintenance(hub: Hub): DeliveryMaintenance {
   const name = workerName();
   const log = hub.log.child({ component: "webhooks" });
 
-  const sweeper = every(hub, "lease sweeper", config.webhooks.sweepIntervalMs, () =>
-    sweepExpiredLeases(hub.pool, { workerName: name, metrics, log, onAttemptRecorded: (attempt) => attemptRecorded(hub, attempt) }),
-  );
+  const sweeper = every(hub, "lease sweeper", config.webhooks.sweepIntervalMs, async () => {
+    await sweepExpiredLeases(hub.pool, { workerName: name, metrics, log, onAttemptRecorded: (attempt) => attemptRecorded(hub, attempt) });
+    await wakeWaitingDeliveries(hub.pool, config.webhooks);
+  });
   const stranded = every(hub, "stranded job check", config.webhooks.leaseMs, () => requeueStrandedJobs(hub.pool, config.webhooks.leaseMs, log));
   const monitor = every(hub, "queue monitor", config.queueSampleIntervalMs, () =>
     hub.orm.em.fork().transactional(async (em) => {

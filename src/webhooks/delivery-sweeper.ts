@@ -1,7 +1,9 @@
 import type pg from "pg";
 import type { Logger } from "../common/logger";
+import type { WebhookConfig } from "../config";
 import type { RecordedAttempt } from "./delivery-engine";
-import { REQUEUE_STRANDED_JOBS, SWEEP_EXPIRED_LEASES, type SweptRow } from "./delivery.statements";
+import { REQUEUE_STRANDED_JOBS, SWEEP_EXPIRED_LEASES, WAKE_WAITING_DELIVERIES, type SweptRow } from "./delivery.statements";
+import { FAILING_ENDPOINT_MAX_IN_FLIGHT } from "./in-flight-limit";
 import type { WebhookMetrics } from "./metrics";
 
 /**
@@ -61,4 +63,15 @@ export async function requeueStrandedJobs(pool: pg.Pool, leaseMs: number, log: L
   const requeued = Number(rows[0]?.jobs ?? 0);
   if (requeued > 0) log.warn({ requeued }, "re-queued deliveries whose worker stopped before starting them");
   return requeued;
+}
+
+/**
+ * Parked deliveries are woken by the attempt that frees their slot. A wake-up can be lost
+ * (a delivery parking while the endpoint's last attempt ends, or a slot freed by the lease
+ * sweep above): each sweep also wakes, per endpoint, as many parked deliveries as it has
+ * free slots.
+ */
+export async function wakeWaitingDeliveries(pool: pg.Pool, config: Pick<WebhookConfig, "maxInFlightPerEndpoint">): Promise<number> {
+  const { rows } = await pool.query<{ jobs: string }>({ ...WAKE_WAITING_DELIVERIES, values: [config.maxInFlightPerEndpoint, FAILING_ENDPOINT_MAX_IN_FLIGHT] });
+  return Number(rows[0]?.jobs ?? 0);
 }

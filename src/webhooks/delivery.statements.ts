@@ -5,7 +5,7 @@ import type { WebhookFormat } from "./webhook-endpoint.entity";
  * The delivery engine's SQL: one named statement per step, run on the worker's plain pg
  * pool. Named statements are prepared once per connection, so Postgres parses and plans
  * each once instead of once per attempt. Values are always parameters; the only text
- * spliced in is delivery-jobs.ts's fixed add_jobs fragment.
+ * spliced in is fixed: delivery-jobs.ts's add_jobs fragment and WAKE_NEXT_WAITING.
  */
 
 export interface Statement {
@@ -14,15 +14,43 @@ export interface Statement {
 }
 
 /**
- * Leases a delivery if it is due, unfinished, unleased and its endpoint enabled.
- * $1 delivery id, $2 lease token, $3 lease ms. No row: nothing to do.
+ * Leases a delivery if it is due, unfinished, unleased, its endpoint enabled and one of
+ * the endpoint's in-flight slots free. The endpoint's limit (`lim`, also in PARK_DELIVERY
+ * and WAKE_WAITING_DELIVERIES): its maxInFlight or the hub default, but one at a time
+ * while it is failing, against its live leases. The slot number goes on the lease; the
+ * unique index delivery_endpoint_lease_slot_unique makes the limit exact across worker
+ * processes. Concurrent claims steer clear of each other's slot with a transaction-scoped
+ * advisory lock (two-int key: endpoint hash, slot); one that still collides (its snapshot
+ * predates the other's commit) gets 23505 and looks again.
+ * $1 delivery id, $2 lease token, $3 lease ms, $4 default max in flight, $5 max in flight
+ * while failing. No row: not claimable now (PARK_DELIVERY tells why).
  */
 export const CLAIM_DELIVERY: Statement = {
   name: "delivery_claim",
   text: `
   update delivery d
-  set lease_token = $2, lease_expires_at = now() + $3::int * interval '1 millisecond', leased_at = now()
-  from webhook_endpoint e, event ev
+  set lease_token = $2, lease_expires_at = now() + $3::int * interval '1 millisecond', leased_at = now(),
+    lease_slot = slot.number, waiting_for_slot_since = null
+  from webhook_endpoint e
+    cross join lateral (
+      select case when e.failing_since is not null then $5::int else coalesce(e.max_in_flight, $4::int) end as max_in_flight,
+      (select count(*) from delivery l where l.endpoint_id = e.id and l.lease_token is not null) as in_flight
+    ) lim
+    cross join lateral (
+      select candidate.number
+      from (
+        select free.number from generate_series(0, lim.max_in_flight - 1) as free(number)
+        where lim.in_flight < lim.max_in_flight
+          and not exists (select 1 from delivery l where l.endpoint_id = e.id and l.lease_token is not null and l.lease_slot = free.number)
+        order by random()
+        -- (OFFSET keeps the lock below from being pushed into this scan, where it would lock every free slot.)
+        offset 0
+      ) candidate
+      -- Claims running at the same moment take different free slots instead of colliding on one.
+      where pg_try_advisory_xact_lock(hashtext(e.id::text), candidate.number)
+      limit 1
+    ) slot,
+    event ev
   where d.id = $1 and e.id = d.endpoint_id and ev.id = d.event_id
     and e.enabled and d.state in ('pending', 'failed') and d.lease_token is null
     and d.next_attempt_at <= now() + interval '1 second'
@@ -32,6 +60,89 @@ export const CLAIM_DELIVERY: Statement = {
     e.rate_limit_per_second, e.failing_since is not null as endpoint_failing,
     ev.type as event_type, ev.payload as event_payload, ev.created_at as event_created_at`,
 };
+
+/** The unique index that makes in-flight limits exact; a 23505 on it means "that slot was just taken". */
+export const LEASE_SLOT_INDEX = "delivery_endpoint_lease_slot_unique";
+
+/**
+ * After a claim found nothing: if the delivery is due but its endpoint has no free slot,
+ * parks it (waiting_for_slot_since, its job moved to the recheck time) together with up to
+ * $4 more of the endpoint's due deliveries that are neither leased nor parked, so that a
+ * backlog leaves graphile-worker's queue in a few statements instead of standing in front
+ * of other endpoints' jobs. Parked deliveries are woken in order as attempts free slots
+ * (WAKE_NEXT_WAITING). $1 delivery id, $2 default max in flight, $3 max in flight while
+ * failing, $4 batch, $5 recheck at. `due` 0: nothing to do; `self_parked` 0 with `due` 1:
+ * a slot freed meanwhile (or the row was busy), claim again.
+ */
+export const PARK_DELIVERY: Statement = {
+  name: "delivery_park",
+  text: `
+  with target as (
+    select d.id, d.endpoint_id, lim.max_in_flight, lim.in_flight
+    from delivery d
+    join webhook_endpoint e on e.id = d.endpoint_id
+    cross join lateral (
+      select case when e.failing_since is not null then $3::int else coalesce(e.max_in_flight, $2::int) end as max_in_flight,
+      (select count(*) from delivery l where l.endpoint_id = e.id and l.lease_token is not null) as in_flight
+    ) lim
+    where d.id = $1 and e.enabled and d.state in ('pending', 'failed') and d.lease_token is null
+      and d.next_attempt_at <= now() + interval '1 second'
+  ),
+  full_endpoint as (select id, endpoint_id from target where in_flight >= max_in_flight),
+  self as (
+    select d.id from delivery d
+    join full_endpoint f on f.id = d.id
+    where d.lease_token is null
+    for update of d skip locked
+  ),
+  others as (
+    select c.id from full_endpoint f
+    cross join lateral (
+      select c.id from delivery c
+      where c.endpoint_id = f.endpoint_id and c.id <> f.id
+        and c.state in ('pending', 'failed') and c.lease_token is null and c.waiting_for_slot_since is null
+        and c.next_attempt_at <= now() + interval '1 second'
+      order by c.next_attempt_at
+      limit $4
+      for update skip locked
+    ) c
+  ),
+  parked as (
+    update delivery p set waiting_for_slot_since = coalesce(p.waiting_for_slot_since, now())
+    where p.id in (select id from self union all select id from others)
+    returning p.id, $5::timestamptz as next_attempt_at
+  ),
+  jobs as (${addDeliveryJobsSql("parked", "next_attempt_at")})
+  select (select count(*) from target)::int as due,
+    (select count(*) from self)::int as self_parked,
+    (select count(*) from parked)::int as parked,
+    (select jobs from jobs) as jobs`,
+};
+
+export interface ParkedRow {
+  due: number;
+  self_parked: number;
+  parked: number;
+}
+
+/**
+ * A CTE `woken`: the longest-parked delivery of the endpoint of the CTE `d`, taken off
+ * the waiting list; the statement then enqueues its job to run now. Every statement
+ * that ends a lease includes it, so each freed slot wakes one waiting delivery.
+ */
+const WAKE_NEXT_WAITING = `
+  woken as (
+    update delivery w set waiting_for_slot_since = null
+    where w.id = (
+      select p.id from delivery p
+      where p.endpoint_id = (select endpoint_id from d) and p.waiting_for_slot_since is not null
+        and p.lease_token is null and p.state in ('pending', 'failed')
+      order by p.next_attempt_at
+      limit 1
+      for update skip locked
+    )
+    returning w.id, null::timestamptz as next_attempt_at
+  )`;
 
 export interface ClaimedDelivery {
   id: string;
@@ -68,7 +179,8 @@ export interface ReservedRateSlot {
 }
 
 /**
- * Gives a leased delivery back (lease cleared) to run at $3, with its job.
+ * Gives a leased delivery back (lease cleared) to run at $3, with its job, and wakes the
+ * next delivery waiting for the slot it frees.
  * $1 delivery id, $2 lease token, $3 run at, $4 reserved rate slot (null: keep).
  */
 export const REQUEUE_DELIVERY: Statement = {
@@ -76,11 +188,61 @@ export const REQUEUE_DELIVERY: Statement = {
   text: `
   with d as (
     update delivery set next_attempt_at = $3::timestamptz, rate_slot_at = coalesce($4::timestamptz, rate_slot_at),
-      lease_token = null, lease_expires_at = null, leased_at = null
+      lease_token = null, lease_expires_at = null, leased_at = null, lease_slot = null
     where id = $1 and lease_token = $2
-    returning id, next_attempt_at
-  )
+    returning id, endpoint_id, next_attempt_at
+  ),
+  ${WAKE_NEXT_WAITING.trim()},
+  queued as (select id, next_attempt_at from d union all select id, next_attempt_at from woken)
+  ${addDeliveryJobsSql("queued", "next_attempt_at")}`,
+};
+
+/**
+ * Enqueues a delivery's job again without touching the row: a claim that kept losing
+ * slot races tries again shortly. $1 delivery id, $2 run at.
+ */
+export const RETRY_DELIVERY_JOB: Statement = {
+  name: "delivery_retry_job",
+  text: `
+  with d as (select $1::uuid as id, $2::timestamptz as next_attempt_at)
   ${addDeliveryJobsSql("d", "next_attempt_at")}`,
+};
+
+/**
+ * The safety net for wake-ups lost to races (a delivery parking just as the last attempt
+ * ended) and to crashes (the sweeper frees slots too): every enabled endpoint with parked
+ * deliveries gets as many woken as it has free slots. Run by each worker's maintenance loop.
+ * $1 default max in flight, $2 max in flight while failing.
+ */
+export const WAKE_WAITING_DELIVERIES: Statement = {
+  name: "delivery_wake_waiting",
+  text: `
+  with endpoints as (
+    select e.id, lim.max_in_flight - lim.in_flight as free
+    from webhook_endpoint e
+    cross join lateral (
+      select case when e.failing_since is not null then $2::int else coalesce(e.max_in_flight, $1::int) end as max_in_flight,
+      (select count(*) from delivery l where l.endpoint_id = e.id and l.lease_token is not null) as in_flight
+    ) lim
+    where e.enabled and exists (select 1 from delivery w where w.endpoint_id = e.id and w.waiting_for_slot_since is not null)
+  ),
+  picked as (
+    select p.id from endpoints x
+    cross join lateral (
+      select p.id from delivery p
+      where p.endpoint_id = x.id and p.waiting_for_slot_since is not null
+      order by p.next_attempt_at
+      limit greatest(x.free, 0)
+      for update skip locked
+    ) p
+  ),
+  woken as (
+    update delivery w set waiting_for_slot_since = null
+    from picked
+    where w.id = picked.id
+    returning w.id
+  )
+  ${addDeliveryJobsSql("woken")}`,
 };
 
 /** What both record statements return; no row (or a null attempt_id): the lease was lost. */
@@ -97,7 +259,7 @@ export interface RecordedRow {
 
 /**
  * A success: marks the leased delivery succeeded and logs the attempt, only if the lease
- * is still ours. $1 delivery id, $2 lease token, $3 started, $4 duration ms, $5 status,
+ * is still ours, and wakes the next delivery waiting for the slot it frees. $1 delivery id, $2 lease token, $3 started, $4 duration ms, $5 status,
  * $6 response headers, $7 body, $8 worker, $9 attempt id, $10 recovering (the endpoint
  * was failing when claimed, so its run of failures ends here).
  */
@@ -108,7 +270,7 @@ export const RECORD_SUCCESS: Statement = {
     update delivery set
       state = 'succeeded', attempt_count = attempt_count + 1, next_attempt_at = null,
       succeeded_at = now(), dead_at = null,
-      lease_token = null, lease_expires_at = null, leased_at = null, rate_slot_at = null,
+      lease_token = null, lease_expires_at = null, leased_at = null, lease_slot = null, rate_slot_at = null,
       last_attempt_at = $3::timestamptz, last_http_status = $5::int, last_error_class = null
     where id = $1 and lease_token = $2
     returning id, endpoint_id, event_id, series, replay, attempt_count, next_attempt_at
@@ -127,15 +289,18 @@ export const RECORD_SUCCESS: Statement = {
     from d
     where $10::boolean and e.id = d.endpoint_id and e.failing_since is not null
     returning e.id
-  )
+  ),
+  ${WAKE_NEXT_WAITING.trim()},
+  jobs as (${addDeliveryJobsSql("woken")})
+  -- Selecting from jobs is what runs it: an unreferenced plain CTE is never evaluated.
   select (select id from attempt) as attempt_id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at,
-    null::text as disabled_reason
+    null::text as disabled_reason, (select jobs from jobs) as jobs
   from d`,
 };
 
 /**
  * A failure: moves the leased delivery to failed (with the retry's job) or dead, logs the
- * attempt, and keeps the endpoint's health: the start of its run of failures, and
+ * attempt, wakes the next delivery waiting for the slot, and keeps the endpoint's health: the start of its run of failures, and
  * disabling it on 410 or when failing too long. Those endpoint writes happen only when
  * something changes, so a busy endpoint's row is not a hot spot.
  * $1 delivery id, $2 lease token, $3 state (failed or dead), $4 next attempt, $5 started,
@@ -149,7 +314,7 @@ export const RECORD_FAILURE: Statement = {
     update delivery set
       state = $3::text, attempt_count = attempt_count + 1, next_attempt_at = $4::timestamptz,
       succeeded_at = null, dead_at = case when $3::text = 'dead' then now() end,
-      lease_token = null, lease_expires_at = null, leased_at = null, rate_slot_at = null,
+      lease_token = null, lease_expires_at = null, leased_at = null, lease_slot = null, rate_slot_at = null,
       last_attempt_at = $5::timestamptz, last_http_status = $7::int, last_error_class = $10::text
     where id = $1 and lease_token = $2
     returning id, endpoint_id, event_id, series, replay, attempt_count, next_attempt_at
@@ -182,8 +347,9 @@ export const RECORD_FAILURE: Statement = {
     where e.id = d.endpoint_id and e.failing_since is null and not ($13::boolean and e.enabled)
     returning e.id
   ),
-  retry as (select id, next_attempt_at from d where $3::text = 'failed'),
-  jobs as (${addDeliveryJobsSql("retry", "next_attempt_at")})
+  ${WAKE_NEXT_WAITING.trim()},
+  queued as (select id, next_attempt_at from d where $3::text = 'failed' union all select id, next_attempt_at from woken),
+  jobs as (${addDeliveryJobsSql("queued", "next_attempt_at")})
   select (select id from attempt) as attempt_id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at,
     (select disabled_reason from failing) as disabled_reason, (select jobs from jobs) as jobs
   from d`,
@@ -207,7 +373,7 @@ export const SWEEP_EXPIRED_LEASES: Statement = {
   d as (
     update delivery d set
       attempt_count = d.attempt_count + 1, state = 'failed', next_attempt_at = now(),
-      lease_token = null, lease_expires_at = null, leased_at = null, rate_slot_at = null,
+      lease_token = null, lease_expires_at = null, leased_at = null, lease_slot = null, rate_slot_at = null,
       last_attempt_at = expired.leased_at, last_http_status = null, last_error_class = 'timeout'
     from expired
     where d.id = expired.id
