@@ -8,6 +8,7 @@ import { recordAttempt } from "./delivery-record";
 import {
   CLAIM_DELIVERY,
   LEASE_SLOT_INDEX,
+  LOAD_HANDED_OFF,
   PARK_DELIVERY,
   REQUEUE_DELIVERY,
   RESERVE_RATE_SLOT,
@@ -17,7 +18,7 @@ import {
   type ReservedRateSlot,
 } from "./delivery.statements";
 import type { AttemptResult, HttpAttemptClient } from "./http-attempt";
-import { CLAIM_ROUNDS, contendedRetryAt, FAILING_ENDPOINT_MAX_IN_FLIGHT, PARK_BATCH, parkedRecheckAt } from "./in-flight-limit";
+import { CLAIM_ROUNDS, contendedRetryAt, FAILING_ENDPOINT_MAX_IN_FLIGHT, HAND_OFF_BUDGET_MS, PARK_BATCH, parkedRecheckAt } from "./in-flight-limit";
 import type { WebhookMetrics } from "./metrics";
 import { createWebhookRequestBuilder, type WebhookRequest } from "./webhook-request";
 
@@ -30,6 +31,8 @@ import { createWebhookRequestBuilder, type WebhookRequest } from "./webhook-requ
  *    same attempt: a second job for the same delivery (a replay, a re-enable) finds it
  *    leased and leaves. No free slot: the delivery is parked until an attempt on that
  *    endpoint ends and wakes it (in-flight-limit.ts): delayed, not failed, not an attempt.
+ *    A success hands its slot straight to the endpoint's next parked delivery, which this
+ *    worker then sends, for up to HAND_OFF_BUDGET_MS.
  * 2. Rate limit: an endpoint with rateLimitPerSecond hands out send slots from its row;
  *    a delivery whose slot is later is re-queued for that time (delayed, not failed).
  * 3. Send, with the SSRF guard and a hard deadline (WEBHOOK_TIMEOUT_MS < lease).
@@ -129,7 +132,7 @@ async function takeSlot(
 }
 
 /** Gives the leased delivery back, to run at `runAt` (with a reserved rate slot, if any). */
-async function requeue(pool: pg.Pool, claimed: ClaimedDelivery, token: string, runAt: Date, rateSlot: Date | null = null): Promise<void> {
+async function requeue(pool: pg.Pool, claimed: Pick<ClaimedDelivery, "id">, token: string, runAt: Date, rateSlot: Date | null = null): Promise<void> {
   await pool.query({ ...REQUEUE_DELIVERY, values: [claimed.id, token, runAt, rateSlot] });
 }
 
@@ -164,30 +167,58 @@ async function send(
   }
 }
 
+async function loadHandedOff(pool: pg.Pool, deliveryId: string, token: string): Promise<ClaimedDelivery | undefined> {
+  const { rows } = await pool.query<ClaimedDelivery>({ ...LOAD_HANDED_OFF, values: [deliveryId, token] });
+  return rows[0];
+}
+
+interface Attempted {
+  outcome: AttemptOutcome;
+  /** The parked delivery a success handed this worker's slot to, leased with `token`. */
+  next?: { id: string; token: string };
+}
+
 export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
   const random = deps.random ?? Math.random;
   const buildRequest = createWebhookRequestBuilder(deps.secrets);
+
+  /** Rate limit, send, record, for a delivery leased with `token`. */
+  async function sendAndRecord(claimed: ClaimedDelivery, token: string, signal: AbortSignal | undefined, handOffUntil: number): Promise<Attempted> {
+    const wait = await rateLimitWait(deps.pool, claimed);
+    if (wait) {
+      await requeue(deps.pool, claimed, token, wait, wait);
+      return { outcome: "deferred" };
+    }
+    const result = await send(deps, buildRequest, claimed, signal);
+    if (result.aborted) {
+      // Shutting down: give the delivery back for another worker to take at once.
+      await requeue(deps.pool, claimed, token, new Date());
+      return { outcome: "released" };
+    }
+    const decision = decideAfterAttempt(result, claimed.attempt_count + 1, deps.config.retryScheduleMs, random);
+    const handOffToken = Date.now() < handOffUntil && !signal?.aborted ? randomUUID() : null;
+    const recorded = await recordAttempt(deps, claimed, token, result, decision, handOffToken);
+    return { outcome: recorded.outcome, next: recorded.handedOffId && handOffToken ? { id: recorded.handedOffId, token: handOffToken } : undefined };
+  }
 
   async function attempt(deliveryId: string, signal?: AbortSignal): Promise<AttemptOutcome> {
     const token = randomUUID();
     const slot = await takeSlot(deps, deliveryId, token, random);
     if (!("claimed" in slot)) return slot.outcome;
-    const { claimed } = slot;
-
-    const wait = await rateLimitWait(deps.pool, claimed);
-    if (wait) {
-      await requeue(deps.pool, claimed, token, wait, wait);
-      return "deferred";
+    // The slot may pass to the endpoint's parked deliveries for a while, then goes back to the queue.
+    const handOffUntil = Date.now() + HAND_OFF_BUDGET_MS;
+    const first = await sendAndRecord(slot.claimed, token, signal, handOffUntil);
+    let next = first.next;
+    while (next) {
+      const claimed = await loadHandedOff(deps.pool, next.id, next.token);
+      if (!claimed || signal?.aborted) {
+        // Disabled meanwhile, or shutting down: give it back (a no-op if the lease is gone).
+        await requeue(deps.pool, claimed ?? { id: next.id }, next.token, new Date());
+        break;
+      }
+      next = (await sendAndRecord(claimed, next.token, signal, handOffUntil)).next;
     }
-
-    const result = await send(deps, buildRequest, claimed, signal);
-    if (result.aborted) {
-      // Shutting down: give the delivery back for another worker to take at once.
-      await requeue(deps.pool, claimed, token, new Date());
-      return "released";
-    }
-    const decision = decideAfterAttempt(result, claimed.attempt_count + 1, deps.config.retryScheduleMs, random);
-    return recordAttempt(deps, claimed, token, result, decision);
+    return first.outcome;
   }
 
   return { attempt };

@@ -6,6 +6,7 @@ import { attemptNotices, recordedOutcome, type AttemptDecision } from "./attempt
 import type { AttemptOutcome, RecordedAttempt } from "./delivery-engine";
 import { RECORD_FAILURE, RECORD_SUCCESS, type ClaimedDelivery, type RecordedRow } from "./delivery.statements";
 import type { AttemptResult } from "./http-attempt";
+import { FAILING_ENDPOINT_MAX_IN_FLIGHT } from "./in-flight-limit";
 import type { WebhookMetrics } from "./metrics";
 
 export interface RecordDeps {
@@ -17,13 +18,24 @@ export interface RecordDeps {
   onAttemptRecorded?: (attempt: RecordedAttempt) => void;
 }
 
-function recordQuery(deps: RecordDeps, claimed: ClaimedDelivery, token: string, result: AttemptResult, decision: AttemptDecision): pg.QueryConfig {
+function recordQuery(
+  deps: RecordDeps,
+  claimed: ClaimedDelivery,
+  token: string,
+  result: AttemptResult,
+  decision: AttemptDecision,
+  handOffToken: string | null,
+): pg.QueryConfig {
   const attemptId = newId();
   const headers = result.responseHeaders === null ? null : JSON.stringify(result.responseHeaders);
   if (decision.state === "succeeded") {
+    const { config } = deps;
     return {
       ...RECORD_SUCCESS,
-      values: [claimed.id, token, result.startedAt, result.durationMs, result.httpStatus, headers, result.responseBody, deps.workerName, attemptId, claimed.endpoint_failing],
+      values: [
+        claimed.id, token, result.startedAt, result.durationMs, result.httpStatus, headers, result.responseBody, deps.workerName, attemptId, claimed.endpoint_failing,
+        handOffToken, claimed.lease_slot, config.leaseMs, config.maxInFlightPerEndpoint, FAILING_ENDPOINT_MAX_IN_FLIGHT,
+      ],
     };
   }
   return {
@@ -35,9 +47,16 @@ function recordQuery(deps: RecordDeps, claimed: ClaimedDelivery, token: string, 
   };
 }
 
+export interface Recorded {
+  outcome: AttemptOutcome;
+  /** A success handed the slot on: this parked delivery is now leased to us with the hand-off token. */
+  handedOffId: string | null;
+}
+
 /**
  * Records the attempt as decided, in one statement (one short transaction) and only if
- * the lease is still ours; then metrics, the log, and the attempt callback.
+ * the lease is still ours; then metrics, the log, and the attempt callback. With
+ * `handOffToken`, a success leases the endpoint's longest-parked delivery to this worker.
  */
 export async function recordAttempt(
   deps: RecordDeps,
@@ -45,14 +64,15 @@ export async function recordAttempt(
   token: string,
   result: AttemptResult,
   decision: AttemptDecision,
-): Promise<AttemptOutcome> {
-  const { rows } = await deps.pool.query<RecordedRow>(recordQuery(deps, claimed, token, result, decision));
+  handOffToken: string | null = null,
+): Promise<Recorded> {
+  const { rows } = await deps.pool.query<RecordedRow>(recordQuery(deps, claimed, token, result, decision, handOffToken));
   const row = rows[0];
   deps.metrics.attemptDuration.observe({ outcome: result.succeeded ? "success" : "failure" }, result.durationMs / 1_000);
   if (result.errorClass) deps.metrics.attemptErrors.inc({ error_class: result.errorClass });
   if (!row?.attempt_id) {
     deps.log.warn({ deliveryId: claimed.id }, "delivery lease expired before the attempt was recorded; the sweeper logged it as lost");
-    return "lease_lost";
+    return { outcome: "lease_lost", handedOffId: null };
   }
   const outcome = recordedOutcome(decision.state);
   deps.metrics.deliveries.inc({ outcome });
@@ -80,5 +100,5 @@ export async function recordAttempt(
     deliveryState: decision.state,
     worker: deps.workerName,
   });
-  return outcome;
+  return { outcome, handedOffId: row.handed_off_id ?? null };
 }

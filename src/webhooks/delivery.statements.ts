@@ -54,11 +54,29 @@ export const CLAIM_DELIVERY: Statement = {
   where d.id = $1 and e.id = d.endpoint_id and ev.id = d.event_id
     and e.enabled and d.state in ('pending', 'failed') and d.lease_token is null
     and d.next_attempt_at <= now() + interval '1 second'
-  returning d.id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.rate_slot_at,
+  returning d.id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.rate_slot_at, d.lease_slot,
     e.url, e.format, e.secret_sealed,
     case when e.previous_secret_expires_at > now() then e.previous_secret_sealed end as previous_secret_sealed,
     e.rate_limit_per_second, e.failing_since is not null as endpoint_failing,
     ev.type as event_type, ev.payload as event_payload, ev.created_at as event_created_at`,
+};
+
+/**
+ * What CLAIM_DELIVERY returns, for a delivery RECORD_SUCCESS handed this worker's slot to.
+ * $1 delivery id, $2 its lease token. No row: the lease is gone or the endpoint was disabled.
+ */
+export const LOAD_HANDED_OFF: Statement = {
+  name: "delivery_load_handed_off",
+  text: `
+  select d.id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.rate_slot_at, d.lease_slot,
+    e.url, e.format, e.secret_sealed,
+    case when e.previous_secret_expires_at > now() then e.previous_secret_sealed end as previous_secret_sealed,
+    e.rate_limit_per_second, e.failing_since is not null as endpoint_failing,
+    ev.type as event_type, ev.payload as event_payload, ev.created_at as event_created_at
+  from delivery d
+  join webhook_endpoint e on e.id = d.endpoint_id
+  join event ev on ev.id = d.event_id
+  where d.id = $1 and d.lease_token = $2 and e.enabled`,
 };
 
 /** The unique index that makes in-flight limits exact; a 23505 on it means "that slot was just taken". */
@@ -152,6 +170,7 @@ export interface ClaimedDelivery {
   replay: boolean;
   attempt_count: number;
   rate_slot_at: Date | null;
+  lease_slot: number;
   url: string;
   format: WebhookFormat;
   secret_sealed: string;
@@ -255,13 +274,20 @@ export interface RecordedRow {
   attempt_count: number;
   next_attempt_at: Date | null;
   disabled_reason: string | null;
+  /** RECORD_SUCCESS only: the parked delivery now leased to this worker, on the same slot. */
+  handed_off_id?: string | null;
 }
 
 /**
  * A success: marks the leased delivery succeeded and logs the attempt, only if the lease
- * is still ours, and wakes the next delivery waiting for the slot it frees. $1 delivery id, $2 lease token, $3 started, $4 duration ms, $5 status,
- * $6 response headers, $7 body, $8 worker, $9 attempt id, $10 recovering (the endpoint
- * was failing when claimed, so its run of failures ends here).
+ * is still ours. The slot it frees then goes to the endpoint's longest-parked delivery:
+ * with $11 set, leased straight to this worker (token $11, same slot $12, lease $13 ms,
+ * if the endpoint's limit, $14 default / $15 while failing, still has room; its parked
+ * job is removed), so a backlog flows through the slot without a round trip through the
+ * job queue; otherwise (no $11, or no room) woken with a job (WAKE_NEXT_WAITING).
+ * $1 delivery id, $2 lease token, $3 started, $4 duration ms, $5 status, $6 response
+ * headers, $7 body, $8 worker, $9 attempt id, $10 recovering (the endpoint was failing
+ * when claimed, so its run of failures ends here).
  */
 export const RECORD_SUCCESS: Statement = {
   name: "delivery_record_success",
@@ -290,11 +316,49 @@ export const RECORD_SUCCESS: Statement = {
     where $10::boolean and e.id = d.endpoint_id and e.failing_since is not null
     returning e.id
   ),
-  ${WAKE_NEXT_WAITING.trim()},
+  room as (
+    select 1 from webhook_endpoint e
+    join d on d.endpoint_id = e.id
+    where $11::uuid is not null and e.enabled
+      and $12::int < case when e.failing_since is not null and not $10::boolean then $15::int else coalesce(e.max_in_flight, $14::int) end
+      and (select count(*) from delivery l where l.endpoint_id = e.id and l.lease_token is not null and l.id <> $1)
+        < case when e.failing_since is not null and not $10::boolean then $15::int else coalesce(e.max_in_flight, $14::int) end
+  ),
+  next_waiting as (
+    select p.id from delivery p
+    where exists (select 1 from room) and p.endpoint_id = (select endpoint_id from d) and p.waiting_for_slot_since is not null
+      and p.lease_token is null and p.state in ('pending', 'failed')
+    order by p.next_attempt_at
+    limit 1
+    for update skip locked
+  ),
+  handed as (
+    -- Reads d, so it runs after d has given the slot up (the unique index sees it free).
+    update delivery n set lease_token = $11::uuid, lease_expires_at = now() + $13::int * interval '1 millisecond', leased_at = now(),
+      lease_slot = $12::int, waiting_for_slot_since = null
+    from next_waiting, d
+    where n.id = next_waiting.id
+    returning n.id
+  ),
+  handed_job as (select graphile_worker.remove_job('delivery:' || handed.id) from handed),
+  woken as (
+    -- WAKE_NEXT_WAITING, when the slot was not handed on.
+    update delivery w set waiting_for_slot_since = null
+    where not exists (select 1 from handed) and w.id = (
+      select p.id from delivery p
+      where p.endpoint_id = (select endpoint_id from d) and p.waiting_for_slot_since is not null
+        and p.lease_token is null and p.state in ('pending', 'failed')
+      order by p.next_attempt_at
+      limit 1
+      for update skip locked
+    )
+    returning w.id, null::timestamptz as next_attempt_at
+  ),
   jobs as (${addDeliveryJobsSql("woken")})
   -- Selecting from jobs is what runs it: an unreferenced plain CTE is never evaluated.
   select (select id from attempt) as attempt_id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at,
-    null::text as disabled_reason, (select jobs from jobs) as jobs
+    null::text as disabled_reason, (select id from handed) as handed_off_id, (select count(*) from handed_job) as removed_jobs,
+    (select jobs from jobs) as jobs
   from d`,
 };
 

@@ -27,6 +27,15 @@ export const PARK_BATCH = 500;
  */
 export const PARKED_RECHECK_MS = 10 * 60_000;
 
+/**
+ * After a success, the worker keeps its slot and sends the endpoint's next parked delivery
+ * itself (leased in the same statement that records the success), for up to this long from
+ * the start of its job: a backlog flows through the slot without a trip through the job
+ * queue per delivery, and the worker still returns to the queue often enough that other
+ * endpoints' jobs are not held up when many endpoints have backlogs at once.
+ */
+export const HAND_OFF_BUDGET_MS = 1_000;
+
 /** Attempts to take a slot before the job is simply tried again shortly. */
 export const CLAIM_ROUNDS = 3;
 /** How soon a job that kept losing slot races runs again (plus up to as much again at random). */
