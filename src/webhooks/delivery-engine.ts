@@ -5,20 +5,10 @@ import type { SecretBox } from "../common/secret-box";
 import type { WebhookConfig } from "../config";
 import { decideAfterAttempt, rateSlotWait } from "./attempt-decision";
 import { recordAttempt } from "./delivery-record";
-import {
-  CLAIM_DELIVERY,
-  LEASE_SLOT_INDEX,
-  LOAD_HANDED_OFF,
-  PARK_DELIVERY,
-  REQUEUE_DELIVERY,
-  RESERVE_RATE_SLOT,
-  RETRY_DELIVERY_JOB,
-  type ClaimedDelivery,
-  type ParkedRow,
-  type ReservedRateSlot,
-} from "./delivery.statements";
+import { loadHandedOff, takeSlot } from "./delivery-claim";
+import { REQUEUE_DELIVERY, RESERVE_RATE_SLOT, type ClaimedDelivery, type ReservedRateSlot } from "./delivery.statements";
 import type { AttemptResult, HttpAttemptClient } from "./http-attempt";
-import { CLAIM_ROUNDS, contendedRetryAt, FAILING_ENDPOINT_MAX_IN_FLIGHT, HAND_OFF_BUDGET_MS, PARK_BATCH, parkedRecheckAt } from "./in-flight-limit";
+import { HAND_OFF_BUDGET_MS } from "./in-flight-limit";
 import type { WebhookMetrics } from "./metrics";
 import { createWebhookRequestBuilder, type WebhookRequest } from "./webhook-request";
 
@@ -88,49 +78,6 @@ export interface DeliveryEngine {
   attempt(deliveryId: string, signal?: AbortSignal): Promise<AttemptOutcome>;
 }
 
-function isSlotTaken(error: unknown): boolean {
-  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
-  return code === "23505" && constraint === LEASE_SLOT_INDEX;
-}
-
-/**
- * Leases the delivery on one of its endpoint's free in-flight slots, or parks it until
- * one frees. A lost slot race (another worker took the same slot number) or a slot freed
- * between the two statements is just another round.
- */
-async function takeSlot(
-  deps: DeliveryEngineDeps,
-  deliveryId: string,
-  token: string,
-  random: () => number,
-): Promise<{ claimed: ClaimedDelivery } | { outcome: "skipped" | "waiting_for_slot" | "contended" }> {
-  const { pool, config } = deps;
-  for (let round = 0; round < CLAIM_ROUNDS; round++) {
-    try {
-      const { rows } = await pool.query<ClaimedDelivery>({
-        ...CLAIM_DELIVERY,
-        values: [deliveryId, token, config.leaseMs, config.maxInFlightPerEndpoint, FAILING_ENDPOINT_MAX_IN_FLIGHT],
-      });
-      if (rows[0]) return { claimed: rows[0] };
-    } catch (error) {
-      if (isSlotTaken(error)) continue;
-      throw error;
-    }
-    const { rows } = await pool.query<ParkedRow>({
-      ...PARK_DELIVERY,
-      values: [deliveryId, config.maxInFlightPerEndpoint, FAILING_ENDPOINT_MAX_IN_FLIGHT, PARK_BATCH, parkedRecheckAt(new Date(), random)],
-    });
-    const parked = rows[0];
-    if (!parked?.due) return { outcome: "skipped" };
-    if (parked.self_parked) {
-      deps.metrics.slotWaits.inc();
-      return { outcome: "waiting_for_slot" };
-    }
-  }
-  await pool.query({ ...RETRY_DELIVERY_JOB, values: [deliveryId, contendedRetryAt(new Date(), random)] });
-  return { outcome: "contended" };
-}
-
 /** Gives the leased delivery back, to run at `runAt` (with a reserved rate slot, if any). */
 async function requeue(pool: pg.Pool, claimed: Pick<ClaimedDelivery, "id">, token: string, runAt: Date, rateSlot: Date | null = null): Promise<void> {
   await pool.query({ ...REQUEUE_DELIVERY, values: [claimed.id, token, runAt, rateSlot] });
@@ -165,11 +112,6 @@ async function send(
       errorClass: "connection", errorMessage: `request not sent: ${message}`, aborted: false,
     };
   }
-}
-
-async function loadHandedOff(pool: pg.Pool, deliveryId: string, token: string): Promise<ClaimedDelivery | undefined> {
-  const { rows } = await pool.query<ClaimedDelivery>({ ...LOAD_HANDED_OFF, values: [deliveryId, token] });
-  return rows[0];
 }
 
 interface Attempted {

@@ -145,8 +145,10 @@ export interface ParkedRow {
 
 /**
  * A CTE `woken`: the longest-parked delivery of the endpoint of the CTE `d`, taken off
- * the waiting list; the statement then enqueues its job to run now. Every statement
- * that ends a lease includes it, so each freed slot wakes one waiting delivery.
+ * the waiting list; the statement then enqueues its job to run now. The statements that
+ * end a lease include it (RECORD_SUCCESS its own copy, used when it does not hand the
+ * slot on), so each freed slot wakes one waiting delivery; the lease sweep leaves it to
+ * WAKE_WAITING_DELIVERIES.
  */
 const WAKE_NEXT_WAITING = `
   woken as (
