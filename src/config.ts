@@ -81,6 +81,8 @@ const retrySchedule = z.string().transform((value, ctx) => {
 });
 
 export const DEFAULT_RETRY_SCHEDULE = "30s,2m,10m,1h,2h,3h,3h,3h,3h,4h,4h";
+/** The most attempts one endpoint may have in flight, whoever sets it (WORKER_CONCURRENCY's own maximum). */
+export const MAX_IN_FLIGHT_PER_ENDPOINT = 100;
 
 const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
@@ -134,6 +136,7 @@ const envSchema = z.object({
   WEBHOOK_SECRET_MAX_AGE_DAYS: integer(1, 3_650).default(90),
   WEBHOOK_LEASE_MS: integer(1_000, 3_600_000).optional(),
   WEBHOOK_SWEEP_INTERVAL_MS: integer(100, 600_000).default(5_000),
+  WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: integer(1, MAX_IN_FLIGHT_PER_ENDPOINT).default(4),
   QUEUE_DEPTH_ALERT_THRESHOLD: integer(1, 100_000_000).default(100),
   QUEUE_SAMPLE_INTERVAL_MS: integer(100, 600_000).default(1_000),
 });
@@ -242,6 +245,11 @@ export interface WebhookConfig {
   readonly leaseMs: number;
   /** How often worker processes look for deliveries whose lease expired. */
   readonly sweepIntervalMs: number;
+  /**
+   * Attempts one endpoint may have in flight at once, across all worker processes, unless
+   * the endpoint sets its own maxInFlight. Operator and affiliate keys may only lower it.
+   */
+  readonly maxInFlightPerEndpoint: number;
 }
 
 export class ConfigError extends Error {
@@ -371,6 +379,7 @@ function toConfig(parsed: ParsedEnv): HubConfig {
       secretMaxAgeDays: parsed.WEBHOOK_SECRET_MAX_AGE_DAYS,
       leaseMs: parsed.WEBHOOK_LEASE_MS ?? parsed.WEBHOOK_TIMEOUT_MS + DEFAULT_LEASE_EXTRA_MS,
       sweepIntervalMs: parsed.WEBHOOK_SWEEP_INTERVAL_MS,
+      maxInFlightPerEndpoint: parsed.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT,
     }),
     queueDepthAlertThreshold: parsed.QUEUE_DEPTH_ALERT_THRESHOLD,
     queueSampleIntervalMs: parsed.QUEUE_SAMPLE_INTERVAL_MS,

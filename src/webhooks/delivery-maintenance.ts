@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Hub } from "../context";
 import { everyInterval, TRY_XACT_LOCK_SQL } from "../common/interval-loop";
 import { attemptRecorded } from "./attempt-events";
-import { requeueStrandedJobs, sweepExpiredLeases } from "./delivery-sweeper";
+import { requeueStrandedJobs, sweepExpiredLeases, wakeWaitingDeliveries } from "./delivery-sweeper";
 import { webhookMetrics } from "./metrics";
 import { compactDeliveryCounts } from "./queue-stats";
 
@@ -19,8 +19,8 @@ export function workerName(): string {
 
 /**
  * Worker-side upkeep of the delivery queue: crash recovery (expired leases every
- * WEBHOOK_SWEEP_INTERVAL_MS, jobs stranded before their lease once per lease period) and the
- * compaction of the queue counters.
+ * WEBHOOK_SWEEP_INTERVAL_MS, then lost wake-ups of parked deliveries; jobs stranded before
+ * their lease once per lease period) and the compaction of the queue counters.
  */
 export function startDeliveryMaintenance(hub: Hub): DeliveryMaintenance {
   const { config } = hub;
@@ -28,9 +28,10 @@ export function startDeliveryMaintenance(hub: Hub): DeliveryMaintenance {
   const name = workerName();
   const log = hub.log.child({ component: "webhooks" });
 
-  const sweeper = everyInterval(log, "lease sweeper", config.webhooks.sweepIntervalMs, () =>
-    sweepExpiredLeases(hub.pool, { workerName: name, metrics, log, onAttemptRecorded: (attempt) => attemptRecorded(hub, attempt) }),
-  );
+  const sweeper = everyInterval(log, "lease sweeper", config.webhooks.sweepIntervalMs, async () => {
+    await sweepExpiredLeases(hub.pool, { workerName: name, metrics, log, onAttemptRecorded: (attempt) => attemptRecorded(hub, attempt) });
+    await wakeWaitingDeliveries(hub.pool, config.webhooks);
+  });
   const stranded = everyInterval(log, "stranded job check", config.webhooks.leaseMs, () => requeueStrandedJobs(hub.pool, config.webhooks.leaseMs, log));
   const compaction = everyInterval(log, "queue counter compaction", config.queueSampleIntervalMs, () =>
     hub.orm.em.fork().transactional(async (em) => {

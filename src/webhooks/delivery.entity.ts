@@ -34,13 +34,28 @@ export enum DeliveryState {
   name: "delivery_leased_idx",
   expression: `create index "delivery_leased_idx" on "delivery" ("lease_expires_at") where lease_token is not null`,
 })
+/** At most one live lease per slot number of an endpoint: what makes its in-flight limit exact. */
+@Index({
+  name: "delivery_endpoint_lease_slot_unique",
+  expression: `create unique index "delivery_endpoint_lease_slot_unique" on "delivery" ("endpoint_id", "lease_slot") where lease_token is not null`,
+})
+/** Parked deliveries, in the order they are woken. */
+@Index({
+  name: "delivery_waiting_for_slot_idx",
+  expression: `create index "delivery_waiting_for_slot_idx" on "delivery" ("endpoint_id", "next_attempt_at") where waiting_for_slot_since is not null`,
+})
+/** Unfinished deliveries neither leased nor parked: what parking takes from, without walking past the parked ones. */
+@Index({
+  name: "delivery_ready_idx",
+  expression: `create index "delivery_ready_idx" on "delivery" ("endpoint_id", "next_attempt_at") where state in ('pending', 'failed') and lease_token is null and waiting_for_slot_since is null`,
+})
 @Index({
   name: "delivery_replayable_idx",
   expression: `create index "delivery_replayable_idx" on "delivery" ("endpoint_id", "created_at") where state in ('failed', 'dead')`,
 })
 export class Delivery extends BaseEntity<
   | "state" | "series" | "replay" | "attemptCount" | "queuedAt" | "nextAttemptAt" | "leaseToken" | "leaseExpiresAt" | "leasedAt"
-  | "rateSlotAt" | "lastAttemptAt" | "lastHttpStatus" | "lastErrorClass" | "succeededAt" | "deadAt"
+  | "leaseSlot" | "waitingForSlotSince" | "rateSlotAt" | "lastAttemptAt" | "lastHttpStatus" | "lastErrorClass" | "succeededAt" | "deadAt"
 > {
   @ManyToOne(() => Event, { deleteRule: "cascade", mapToPk: true, fieldName: "event_id" })
   eventId!: string;
@@ -79,6 +94,17 @@ export class Delivery extends BaseEntity<
 
   @Property({ type: "datetime", columnType: "timestamptz", nullable: true })
   leasedAt?: Date | null;
+
+  /** Which of the endpoint's in-flight slots the lease holds (0 to its limit - 1). */
+  @Property({ type: "smallint", nullable: true })
+  leaseSlot?: number | null;
+
+  /**
+   * Set while the delivery is due but its endpoint has no free in-flight slot: its job is
+   * parked, and the attempt that frees a slot wakes it.
+   */
+  @Property({ type: "datetime", columnType: "timestamptz", nullable: true })
+  waitingForSlotSince?: Date | null;
 
   /** A send slot reserved under the endpoint's rate limit. */
   @Property({ type: "datetime", columnType: "timestamptz", nullable: true })

@@ -6,6 +6,8 @@ export interface WebhookMetrics {
   deliveries: Counter<"outcome">;
   attemptDuration: Histogram<"outcome">;
   attemptErrors: Counter<"error_class">;
+  /** Delivery jobs that found every in-flight slot of their endpoint busy and parked (not attempts). */
+  slotWaits: Counter;
 }
 
 function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
@@ -32,6 +34,11 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
       name: "hub_webhook_attempt_errors_total",
       help: "Failed webhook attempts by error class: timeout, connection, dns, tls, http",
       labelNames: ["error_class"] as const,
+      registers: [registry],
+    })),
+    slotWaits: getOrCreate(registry, "hub_webhook_slot_waits_total", () => new Counter({
+      name: "hub_webhook_slot_waits_total",
+      help: "Delivery jobs that found every in-flight slot of their endpoint busy and parked until one frees (waiting, not failed, not an attempt)",
       registers: [registry],
     })),
   };

@@ -22,9 +22,17 @@ describe("SSRF guard", () => {
     expect(addressRefusal(address)).toMatch(reason);
   });
 
+  it.each(["::7f00:1", "::127.0.0.1", "::a00:1", "::8.8.8.8", "::808:808", "::1:2", "0:0:0:0:0:0:5db8:d822"])(
+    "refuses %s: the whole deprecated IPv4-compatible range ::/96",
+    (address) => {
+      expect(addressRefusal(address)).toMatch(/IPv4-compatible/);
+    },
+  );
+
   it("allows global unicast addresses", () => {
     expect(addressRefusal("93.184.216.34")).toBeUndefined();
     expect(addressRefusal("2606:2800:220:1:248:1893:25c8:1946")).toBeUndefined();
+    expect(addressRefusal("::ffff:93.184.216.34")).toBeUndefined();
   });
 
   it("checks URLs: https only, no credentials, no literal private hosts, no localhost", () => {
@@ -34,6 +42,8 @@ describe("SSRF guard", () => {
     expect(() => checkTargetUrl("https://10.0.0.1/hook", false)).toThrow(/private/);
     expect(() => checkTargetUrl("https://[::1]:8443/hook", false)).toThrow(/loopback/);
     expect(() => checkTargetUrl("https://0x7f000001/hook", false)).toThrow(/loopback/);
+    expect(() => checkTargetUrl("https://[::127.0.0.1]/hook", false)).toThrow(/IPv4-compatible/);
+    expect(() => checkTargetUrl("https://[::8.8.8.8]/hook", false)).toThrow(/IPv4-compatible/);
     expect(() => checkTargetUrl("https://localhost:3000/hook", false)).toThrow(/this machine/);
     expect(() => checkTargetUrl("https://api.localhost/hook", false)).toThrow(/this machine/);
     expect(() => checkTargetUrl("not a url", false)).toThrow(/valid absolute URL/);

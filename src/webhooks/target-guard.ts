@@ -30,15 +30,43 @@ const RANGE_NAMES: Record<string, string> = {
   deprecatedSiteLocal: "a site-local address",
 };
 
+/**
+ * ipaddr.js reads `::a.b.c.d` as IPv4-mapped (`::ffff:a.b.c.d`), but the socket would
+ * connect to the IPv4-compatible `::a.b.c.d`: an IPv6 address with a dotted tail is
+ * rewritten in hex first, by the WHATWG URL parser (what `new URL()` gives us anyway).
+ */
+function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  let text = address;
+  if (address.includes(":") && address.includes(".")) {
+    try {
+      text = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+    } catch {
+      return undefined;
+    }
+  }
+  return ipaddr.isValid(text) ? ipaddr.parse(text) : undefined;
+}
+
+/** `::/96` but for `::` and `::1`, which the range names already cover. */
+function isIPv4Compatible(address: ipaddr.IPv6): boolean {
+  return address.parts.slice(0, 6).every((part) => part === 0);
+}
+
 /** Why an address may not be called, or undefined when it is global unicast. */
 export function addressRefusal(address: string): string | undefined {
-  if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
-  let parsed = ipaddr.parse(address);
+  let parsed = parseAddress(address);
+  if (!parsed) return `${address} is not an IP address`;
   if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
     parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   }
   const range = parsed.range();
-  if (range === "unicast") return undefined;
+  if (range === "unicast") {
+    // Deprecated (RFC 4291 §2.5.5.1) and unroutable, yet some stacks still reach the embedded IPv4 address through it.
+    if (parsed.kind() === "ipv6" && isIPv4Compatible(parsed as ipaddr.IPv6)) {
+      return `${address} is an IPv4-compatible address (the deprecated ::/96 range)`;
+    }
+    return undefined;
+  }
   return `${address} is ${RANGE_NAMES[range] ?? `not a global address (${range})`}`;
 }
 

@@ -28,7 +28,7 @@ export enum EndpointDisabledReason {
 @Index({ name: "webhook_endpoint_owner_operator_idx", properties: ["ownerOperatorId"] })
 @Index({ name: "webhook_endpoint_owner_affiliate_idx", properties: ["ownerAffiliateId"] })
 export class WebhookEndpoint extends BaseEntity<
-  | "description" | "format" | "eventTypes" | "ownerOperatorId" | "ownerAffiliateId" | "rateLimitPerSecond" | "enabled"
+  | "description" | "format" | "eventTypes" | "ownerOperatorId" | "ownerAffiliateId" | "rateLimitPerSecond" | "maxInFlight" | "enabled"
   | "disabledAt" | "disabledReason" | "previousSecretSealed" | "previousSecretExpiresAt" | "failingSince" | "rateNextSlotAt"
   | "updatedAt" | "secretCreatedAt"
 > {
@@ -54,6 +54,13 @@ export class WebhookEndpoint extends BaseEntity<
 
   @Property({ type: "integer", nullable: true })
   rateLimitPerSecond?: number | null;
+
+  /**
+   * Attempts in flight at once across every worker process; null: the hub's
+   * WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT. Keeps one slow receiver from taking every worker slot.
+   */
+  @Property({ type: "integer", nullable: true })
+  maxInFlight?: number | null;
 
   @Property({ type: "boolean", default: true })
   enabled: boolean = true;

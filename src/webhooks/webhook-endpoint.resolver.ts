@@ -60,6 +60,7 @@ export class WebhookEndpointResolver {
       ownerOperatorId: input.ownerOperatorId ?? undefined,
       ownerAffiliateId: input.ownerAffiliateId ?? undefined,
       rateLimitPerSecond: input.rateLimitPerSecond ?? undefined,
+      maxInFlight: input.maxInFlight ?? undefined,
       enabled: input.enabled ?? undefined,
     });
   }
@@ -75,9 +76,10 @@ export class WebhookEndpointResolver {
       url: input.url ?? undefined,
       format: input.format ?? undefined,
       eventTypes: input.eventTypes ?? undefined,
-      // null clears these two; absent leaves them.
+      // null clears these (maxInFlight back to the hub default); absent leaves them.
       description: input.description,
       rateLimitPerSecond: input.rateLimitPerSecond,
+      maxInFlight: input.maxInFlight,
     });
   }
 

@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError } from "../common/errors";
 import { findPage, oldestFirstById, type Page } from "../common/pagination";
+import { MAX_IN_FLIGHT_PER_ENDPOINT } from "../config";
 import type { RequestContext } from "../context";
 import { Affiliate } from "../tenants/affiliate.entity";
 import { Operator } from "../tenants/operator.entity";
@@ -10,6 +11,7 @@ import { addDeliveryJobsSql } from "./delivery-jobs";
 import { Delivery } from "./delivery.entity";
 import { endpointScopeFilter } from "./endpoint-scope";
 import { scopeOf, type TenantScope } from "../common/tenant-scope";
+import { isAdmin } from "../common/viewer";
 import { findEventType, postbackUrlEventTypes } from "../outbox/event-types";
 import type { EventTypeSpec } from "../common/event-type";
 import { checkPostbackTemplate, PostbackTemplateError, templateSample } from "./postback-template";
@@ -32,6 +34,7 @@ export interface EndpointFields {
   format?: WebhookFormat;
   eventTypes?: string[];
   rateLimitPerSecond?: number | null;
+  maxInFlight?: number | null;
 }
 
 export interface CreateEndpointInput extends EndpointFields {
@@ -112,6 +115,22 @@ function checkRateLimit(value: number | null | undefined): number | null | undef
   return value;
 }
 
+/**
+ * A higher limit lets one endpoint hold more worker slots, at every tenant's expense: above
+ * the hub default it takes an admin key. Null returns the endpoint to the default.
+ */
+function checkMaxInFlight(ctx: RequestContext, value: number | null | undefined): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_IN_FLIGHT_PER_ENDPOINT) {
+    throw new BadUserInputError(`maxInFlight must be an integer 1-${MAX_IN_FLIGHT_PER_ENDPOINT}`, { field: "maxInFlight" });
+  }
+  const hubDefault = ctx.hub.config.webhooks.maxInFlightPerEndpoint;
+  if (value > hubDefault && !isAdmin(ctx.viewer)) {
+    throw new ForbiddenError(`maxInFlight above the hub default of ${hubDefault} needs an admin key`);
+  }
+  return value;
+}
+
 function checkDescription(value: string | null | undefined): string | null | undefined {
   if (value === undefined || value === null) return value;
   if (value.length > 500) throw new BadUserInputError("description must be at most 500 characters", { field: "description" });
@@ -155,6 +174,7 @@ export async function createEndpoint(ctx: RequestContext, input: CreateEndpointI
     eventTypes,
     description: checkDescription(input.description) ?? null,
     rateLimitPerSecond: checkRateLimit(input.rateLimitPerSecond) ?? null,
+    maxInFlight: checkMaxInFlight(ctx, input.maxInFlight) ?? null,
     enabled,
     disabledAt: enabled ? null : new Date(),
     disabledReason: enabled ? null : EndpointDisabledReason.MANUAL,
@@ -176,6 +196,7 @@ export async function updateEndpoint(ctx: RequestContext, id: string, input: End
   endpoint.format = format;
   if (input.description !== undefined) endpoint.description = checkDescription(input.description);
   if (input.rateLimitPerSecond !== undefined) endpoint.rateLimitPerSecond = checkRateLimit(input.rateLimitPerSecond);
+  if (input.maxInFlight !== undefined) endpoint.maxInFlight = checkMaxInFlight(ctx, input.maxInFlight);
   await ctx.em.flush();
   return endpoint;
 }

@@ -51,6 +51,11 @@ export class WebhookEndpointType {
   @Field(() => ID, { nullable: true }) ownerOperatorId!: string | null;
   @Field(() => ID, { nullable: true }) ownerAffiliateId!: string | null;
   @Field(() => Int, { nullable: true }) rateLimitPerSecond!: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: "Attempts in flight at once, across all workers; null: the hub's WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT. While the endpoint is failing, one at a time.",
+  })
+  maxInFlight!: number | null;
   @Field(() => Boolean) enabled!: boolean;
   @Field(() => Date, { nullable: true }) disabledAt!: Date | null;
   @Field(() => EndpointDisabledReason, { nullable: true }) disabledReason!: EndpointDisabledReason | null;

@@ -35,6 +35,9 @@ export class WebhookReceiver {
   readonly requests: ReceivedRequest[] = [];
   /** Requests per webhook-id open at the same time, at most, seen so far. */
   maxConcurrentPerMessage = 0;
+  /** Requests open (received, not yet answered or dropped) right now, and at most so far. */
+  openRequests = 0;
+  maxConcurrent = 0;
   private readonly open = new Map<string, number>();
   private readonly sockets = new Set<import("node:net").Socket>();
   private responder: Responder;
@@ -102,7 +105,10 @@ export class WebhookReceiver {
       this.maxConcurrentPerMessage = Math.max(this.maxConcurrentPerMessage, open);
     }
     this.requests.push(request);
+    this.openRequests += 1;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.openRequests);
     const done = () => {
+      this.openRequests -= 1;
       if (messageId) this.open.set(messageId, (this.open.get(messageId) ?? 1) - 1);
     };
     res.on("close", done);

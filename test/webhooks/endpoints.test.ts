@@ -145,6 +145,44 @@ describe("endpoint management", () => {
     }
   });
 
+  it("sets maxInFlight per endpoint: owners up to the hub default, admins beyond it, null back to the default", async () => {
+    const target = await receiver();
+    const keys = await tenantKeys();
+    const own = await createEndpoint(hub, { url: target.url(), maxInFlight: 2 }, keys.operatorKey);
+    expect(own.endpoint.maxInFlight).toBe(2);
+    // The default (WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT) is 4 here; more would take slots from every other tenant.
+    const raised = await graphql(hub.graphqlUrl, UpdateWebhookEndpointDocument, { variables: { id: own.endpoint.id, input: { maxInFlight: 5 } }, apiKey: keys.operatorKey });
+    expect(raised.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN" });
+    expect(raised.errors?.[0]?.message).toMatch(/above the hub default of 4 needs an admin key/);
+    const refused = await graphql(hub.graphqlUrl, CreateWebhookEndpointDocument, { variables: { input: { url: target.url(), maxInFlight: 8 } }, apiKey: keys.affiliateKey });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN" });
+
+    const { updateWebhookEndpoint: byAdmin } = await graphqlOk(hub.graphqlUrl, UpdateWebhookEndpointDocument, {
+      variables: { id: own.endpoint.id, input: { maxInFlight: 20 } },
+      apiKey: hub.adminKey,
+    });
+    expect(byAdmin.maxInFlight).toBe(20);
+    // Other fields stay editable by the owner; maxInFlight is left alone when absent.
+    const { updateWebhookEndpoint: renamed } = await graphqlOk(hub.graphqlUrl, UpdateWebhookEndpointDocument, {
+      variables: { id: own.endpoint.id, input: { description: "renamed" } },
+      apiKey: keys.operatorKey,
+    });
+    expect(renamed).toMatchObject({ description: "renamed", maxInFlight: 20 });
+    const { updateWebhookEndpoint: reset } = await graphqlOk(hub.graphqlUrl, UpdateWebhookEndpointDocument, {
+      variables: { id: own.endpoint.id, input: { maxInFlight: null } },
+      apiKey: keys.operatorKey,
+    });
+    expect(reset.maxInFlight).toBeNull();
+
+    for (const maxInFlight of [0, 101]) {
+      const result = await graphql(hub.graphqlUrl, CreateWebhookEndpointDocument, { variables: { input: { url: target.url(), maxInFlight } }, apiKey: hub.adminKey });
+      expect(result.errors?.[0]?.extensions, String(maxInFlight)).toMatchObject({ code: "BAD_USER_INPUT", field: "maxInFlight" });
+      expect(result.errors?.[0]?.message).toMatch(/maxInFlight must be an integer 1-100/);
+    }
+    const { rows } = await hub.db.query("select count(*)::int as n from webhook_endpoint where url = $1", [target.url()]);
+    expect(rows[0]!.n).toBe(1);
+  });
+
   it("updates fields, clears them with null, and deletes an endpoint with its deliveries", async () => {
     const target = await receiver();
     const operator = await insertOperator(hub.hub.orm.em.fork());

@@ -33,6 +33,7 @@ describe("SSRF protection", () => {
     ["https://[fd00::1]/hook", /unique-local/],
     ["https://[fe80::1]/hook", /link-local/],
     ["https://[::ffff:192.168.1.1]/hook", /private/],
+    ["https://[::127.0.0.1]/hook", /IPv4-compatible/],
     ["https://localhost/hook", /this machine/],
     ["https://hooks.localhost/hook", /this machine/],
   ])("refuses to create an endpoint for %s", async (url, reason) => {

@@ -44,9 +44,9 @@ beforeAll(async () => {
   api = await startTestHub({ db, env: { HUB_ROLE: "api", WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" } });
 });
 /** Each test's endpoint and events belong to its own operator, so tests never see each other's deliveries. */
-async function ownEndpoint(target: WebhookReceiver) {
+async function ownEndpoint(target: WebhookReceiver, input: { maxInFlight?: number } = {}) {
   const operator = await insertOperator(api.hub.orm.em.fork());
-  const { endpoint } = await createEndpoint(api, { url: target.url(), ownerOperatorId: operator.id });
+  const { endpoint } = await createEndpoint(api, { url: target.url(), ownerOperatorId: operator.id, ...input });
   const event = (fields: Record<string, unknown> = {}) => ({ type: eventType("conversion.recorded"), data: conversionData({ operatorId: operator.id, ...fields }), operatorId: operator.id });
   return { endpoint, event };
 }
@@ -188,5 +188,60 @@ describe("worker processes", () => {
     expect(rows[0]!.attempts).toBe(1_000 + retried.size);
     // Every attempt reached the receiver exactly once.
     expect(target.requests).toHaveLength(1_000 + retried.size);
+  });
+
+  it("holds an endpoint's in-flight limit across worker processes; waiting is not an attempt", async () => {
+    const target = await WebhookReceiver.start(() => ({ status: 200, delayMs: 300 }));
+    receivers.push(target);
+    const { endpoint, event: eventFor } = await ownEndpoint(target, { maxInFlight: 2 });
+    await Promise.all([startWorker({ WORKER_CONCURRENCY: "4" }), startWorker({ WORKER_CONCURRENCY: "4" })]);
+    const events = 16;
+    await api.hub.orm.em.fork().transactional(async (tx) => {
+      for (let i = 0; i < events; i++) await publishEvent(tx, eventFor());
+    });
+    await waitFor(
+      async () => (await api.db.query("select count(*)::int as n from delivery where endpoint_id = $1 and state = 'succeeded'", [endpoint.id])).rows[0]!.n === events,
+      { timeoutMs: 60_000, what: "every delivery to succeed" },
+    );
+    // Eight worker slots between two processes, and never more than two requests at once.
+    expect(target.maxConcurrent).toBe(2);
+    expect(target.requests).toHaveLength(events);
+    const { rows } = await api.db.query<{ attempts: number; first_attempts: number; workers: number }>(
+      `select count(*)::int as attempts, count(*) filter (where attempt_number = 1)::int as first_attempts, count(distinct worker)::int as workers
+       from delivery_attempt where endpoint_id = $1`,
+      [endpoint.id],
+    );
+    expect(rows[0]).toEqual({ attempts: events, first_attempts: events, workers: 2 });
+  });
+
+  it("keeps another tenant's p99 under 2 s across worker processes while one endpoint hangs (2 s timeout)", async () => {
+    const hanging = await WebhookReceiver.start(() => ({ hang: true }));
+    const healthy = await WebhookReceiver.start();
+    receivers.push(hanging, healthy);
+    const slow = await ownEndpoint(hanging);
+    const other = await ownEndpoint(healthy);
+    // Six slots in all, so an unlimited hanging endpoint would hold every one of them.
+    await Promise.all([startWorker({ WORKER_CONCURRENCY: "3" }), startWorker({ WORKER_CONCURRENCY: "3" })]);
+    await api.hub.orm.em.fork().transactional(async (tx) => {
+      for (let i = 0; i < 60; i++) await publishEvent(tx, slow.event());
+    });
+    await hanging.waitForRequests(4, { what: "the hanging endpoint's first attempts" });
+    const published = 50;
+    for (let i = 0; i < published; i++) {
+      await publish(api.hub.orm.em, other.event());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await waitFor(
+      async () => (await api.db.query("select count(*)::int as n from delivery where endpoint_id = $1 and state = 'succeeded'", [other.endpoint.id])).rows[0]!.n === published,
+      { timeoutMs: 60_000, what: "the other tenant's deliveries to succeed" },
+    );
+    const { rows } = await api.db.query<{ ms: number }>(
+      "select extract(epoch from succeeded_at - created_at) * 1000 as ms from delivery where endpoint_id = $1 order by 1",
+      [other.endpoint.id],
+    );
+    const latencies = rows.map((row) => Number(row.ms));
+    expect(latencies[Math.ceil(latencies.length * 0.99) - 1]).toBeLessThan(2_000);
+    // The hub default of 4 at once, across both processes.
+    expect(hanging.maxConcurrent).toBe(4);
   });
 });
