@@ -5,7 +5,7 @@ import type { Logger } from "../common/logger";
 import { backoffDelay, type BackoffPolicy } from "../live/backoff";
 
 export interface WorkerHandle {
-  /** False while the runner is down (it lost the database) and until a new one runs. */
+  /** False while the runner is down (it lost the database) or cannot fetch jobs, and until a new one runs. */
   isRunning(): boolean;
   stop(): Promise<void>;
 }
@@ -112,6 +112,20 @@ export async function superviseWorker(deps: WorkerSupervisorDeps): Promise<Worke
       }
     });
     for (const event of POOL_IDLE_EVENTS) events.on(event, () => retire(event));
+    // A runner that cannot fetch jobs is not doing its work: not ready until a fetch succeeds
+    // again (it may never stop on its own if no job was running when the database went away).
+    const isCurrent = () => launched !== undefined && current === launched;
+    events.on("worker:getJob:error", () => {
+      if (isCurrent() && running && !stopping) {
+        setRunning(false);
+        log.warn("job worker cannot fetch jobs: the database is unreachable");
+      }
+    });
+    for (const event of ["worker:getJob:empty", "job:start"] as const) {
+      events.on(event, () => {
+        if (isCurrent() && !running && retiredFor === undefined) setRunning(true);
+      });
+    }
 
     const runner = await deps.launch(events);
     launched = { runner, idle };

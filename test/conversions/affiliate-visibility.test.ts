@@ -60,7 +60,7 @@ const AFFILIATE_VIEW: Record<string, { reads: string[]; nulled?: string[] }> = {
   // hub's host:pid, not the operator's data (HubProcess hides host and pid from tenants; see the report on issue 10).
   WebhookEndpoint: {
     reads: [
-      "createdAt", "description", "disabledAt", "disabledReason", "enabled", "eventTypes", "failingSince", "format", "id", "ownerAffiliateId",
+      "createdAt", "description", "disabledAt", "disabledReason", "enabled", "eventTypes", "failingSince", "format", "id", "maxInFlight", "ownerAffiliateId",
       "ownerOperatorId", "previousSecretExpiresAt", "rateLimitPerSecond", "secretCreatedAt", "stats", "updatedAt", "url",
     ],
   },
