@@ -34,6 +34,9 @@ const RELEASE_JOBS_OF_POOLS = "select graphile_worker.force_unlock_workers($1::t
 /** Events after which a pool runs no task any more (emitted before its final clean-up). */
 const POOL_IDLE_EVENTS = ["pool:gracefulShutdown:complete", "pool:forcefulShutdown:complete", "pool:forcefulShutdown:error"] as const;
 
+/** How often a runner that cannot fetch jobs checks whether the database answers again. */
+const FETCH_PROBE_INTERVAL_MS = 500;
+
 /** How long an idle, stopping pool may take to write its last completions before shutdown moves on. */
 const FINAL_WRITES_GRACE_MS = 5_000;
 
@@ -115,10 +118,31 @@ export async function superviseWorker(deps: WorkerSupervisorDeps): Promise<Worke
     // A runner that cannot fetch jobs is not doing its work: not ready until a fetch succeeds
     // again (it may never stop on its own if no job was running when the database went away).
     const isCurrent = () => launched !== undefined && current === launched;
+    const stillCannotFetch = () => isCurrent() && !running && retiredFor === undefined && !stopping;
+    // Its workers retry only every poll interval: ready again as soon as the database answers.
+    let probing = false;
+    const probeDatabase = async () => {
+      if (probing) return;
+      probing = true;
+      try {
+        while (stillCannotFetch()) {
+          try {
+            await deps.pool.query("select 1");
+            if (stillCannotFetch()) setRunning(true);
+            return;
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, FETCH_PROBE_INTERVAL_MS).unref());
+          }
+        }
+      } finally {
+        probing = false;
+      }
+    };
     events.on("worker:getJob:error", () => {
       if (isCurrent() && running && !stopping) {
         setRunning(false);
         log.warn("job worker cannot fetch jobs: the database is unreachable");
+        void probeDatabase();
       }
     });
     for (const event of ["worker:getJob:empty", "job:start"] as const) {
