@@ -146,14 +146,15 @@ export interface ParkedRow {
 /**
  * A CTE `woken`: the longest-parked delivery of the endpoint of the CTE `d`, taken off
  * the waiting list; the statement then enqueues its job to run now. The statements that
- * end a lease include it (RECORD_SUCCESS its own copy, used when it does not hand the
- * slot on), so each freed slot wakes one waiting delivery; the lease sweep leaves it to
- * WAKE_WAITING_DELIVERIES.
+ * end a lease include it (RECORD_SUCCESS only when it does not hand the slot on: `unless`
+ * names the CTE whose row means it did), so each freed slot wakes one waiting delivery;
+ * the lease sweep leaves it to WAKE_WAITING_DELIVERIES.
  */
-const WAKE_NEXT_WAITING = `
+function wakeNextWaiting(unless?: string): string {
+  return `
   woken as (
     update delivery w set waiting_for_slot_since = null
-    where w.id = (
+    where ${unless ? `not exists (select 1 from ${unless}) and ` : ""}w.id = (
       select p.id from delivery p
       where p.endpoint_id = (select endpoint_id from d) and p.waiting_for_slot_since is not null
         and p.lease_token is null and p.state in ('pending', 'failed')
@@ -163,6 +164,8 @@ const WAKE_NEXT_WAITING = `
     )
     returning w.id, null::timestamptz as next_attempt_at
   )`;
+}
+const WAKE_NEXT_WAITING = wakeNextWaiting();
 
 export interface ClaimedDelivery {
   id: string;
@@ -343,19 +346,7 @@ export const RECORD_SUCCESS: Statement = {
     returning n.id
   ),
   handed_job as (select graphile_worker.remove_job('delivery:' || handed.id) from handed),
-  woken as (
-    -- WAKE_NEXT_WAITING, when the slot was not handed on.
-    update delivery w set waiting_for_slot_since = null
-    where not exists (select 1 from handed) and w.id = (
-      select p.id from delivery p
-      where p.endpoint_id = (select endpoint_id from d) and p.waiting_for_slot_since is not null
-        and p.lease_token is null and p.state in ('pending', 'failed')
-      order by p.next_attempt_at
-      limit 1
-      for update skip locked
-    )
-    returning w.id, null::timestamptz as next_attempt_at
-  ),
+  ${wakeNextWaiting("handed").trim()},
   jobs as (${addDeliveryJobsSql("woken")})
   -- Selecting from jobs is what runs it: an unreferenced plain CTE is never evaluated.
   select (select id from attempt) as attempt_id, d.endpoint_id, d.event_id, d.series, d.replay, d.attempt_count, d.next_attempt_at,
